@@ -1,0 +1,5 @@
+"""`python -m openclaw_infra` runs the CLI."""
+
+from openclaw_infra.cli import main
+
+main()

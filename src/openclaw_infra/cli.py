@@ -1,0 +1,109 @@
+"""The `infra` command: registers subcommands, builds Settings once, maps errors to exit codes.
+
+Command modules are thin and import nothing heavy at module level, so `infra --help` and
+`infra health` stay fast (a test inspects sys.modules).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+
+from openclaw_infra import __version__
+from openclaw_infra.core.errors import InfraError
+
+app = typer.Typer(
+    name="infra",
+    help="Memory and operations toolkit for the OpenClaw assistant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"infra {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Memory and operations toolkit for the OpenClaw assistant."""
+    from openclaw_infra.core.config import load_settings
+    from openclaw_infra.core.errors import ConfigError
+    from openclaw_infra.core.logging import configure_logging, register_secret
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        # kept for the command: `infra health` reports it as CRITICAL, others exit 78
+        ctx.obj = exc
+        configure_logging(None)
+        return
+    register_secret(settings.api_key)
+    try:
+        configure_logging(settings.logs_dir, level=settings.log_level,
+                          max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+    except InfraError:
+        configure_logging(None, level=settings.log_level)  # health reports the unwritable dir
+    ctx.obj = settings
+
+
+def _register() -> None:
+    from openclaw_infra.commands import health
+
+    health.register(app)
+
+
+_register()
+
+
+def _fail(code: int, message: str) -> None:
+    sys.stderr.write(f"infra: error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: one outer handler turns every failure into one stderr line and its code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="infra", standalone_mode=False)
+    except InfraError as exc:
+        _fail(exc.exit_code, str(exc))
+    except click.exceptions.Abort:
+        _fail(130, "aborted")
+    except click.ClickException as exc:
+        # usage errors: click's own message, exit 2
+        exc.show(file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _fail(130, "interrupted")
+    except BrokenPipeError:
+        raise SystemExit(0) from None
+    except Exception as exc:
+        import structlog
+
+        structlog.get_logger("infra").exception("internal_error")
+        _fail(1, f"internal error: {type(exc).__name__}: {exc} (traceback in the log)")
+    if isinstance(result, int) and result:
+        raise SystemExit(result)
+    return result
+
+
+def settings_of(ctx: typer.Context) -> Any:
+    """The Settings built in the callback (commands call this, never load_settings)."""
+    obj = ctx.find_root().obj
+    if isinstance(obj, InfraError):
+        raise obj
+    return obj

@@ -1,0 +1,46 @@
+"""`infra health`: Nagios-style status of the whole pipeline (exit 0/1/2/3)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("health")(health)
+
+
+def health(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing; record the verdict "
+                                        "in the run ledger (for cron).")] = False,
+) -> None:
+    """Check settings, permissions, disk and job freshness; exit 0 OK, 1 WARNING, 2 CRITICAL,
+    3 UNKNOWN. The first line is Nagios-style with perfdata."""
+    from openclaw_infra.core.errors import ConfigError
+    from openclaw_infra.ops import health as core
+
+    obj = ctx.find_root().obj
+    if isinstance(obj, ConfigError):
+        report = core.config_failure_report(str(obj))
+    else:
+        try:
+            report = core.run_checks(obj)
+        except Exception as exc:  # health's own failure is UNKNOWN, never a traceback
+            report = core.Report(core.UNKNOWN, [core.Check("health", core.UNKNOWN, repr(exc))], 0)
+        if quiet:
+            from openclaw_infra.ops.health_record import record_verdict
+
+            record_verdict(obj, report)
+    if quiet:
+        raise typer.Exit(report.state)
+    if as_json:
+        typer.echo(core.dumps(report))
+    else:
+        typer.echo(report.first_line())
+        if sys.stdout.isatty():
+            typer.echo(report.table())
+    raise typer.Exit(report.state)

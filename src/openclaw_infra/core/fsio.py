@@ -1,0 +1,164 @@
+"""Durable file operations: the one atomic writer, private directories, quarantine.
+
+Every file infra writes goes through `atomic_write_bytes`/`atomic_write_text`: a unique
+temp file in the target directory, write, flush, fsync (F_FULLFSYNC on macOS), `os.replace`,
+then fsync the directory, so a crash leaves either the complete old or the complete new file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from openclaw_infra.core.errors import os_error_to_infra
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+TMP_PREFIX = ".infra-tmp-"
+
+
+def _full_fsync(fd: int) -> None:
+    """fsync that reaches the platter: macOS needs F_FULLFSYNC, plain fsync elsewhere."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)  # type: ignore[attr-defined]
+            return
+        except OSError:
+            pass  # some filesystems (SMB, exFAT) refuse F_FULLFSYNC; fsync is the best left
+    os.fsync(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        _full_fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) and make sure it is 0700."""
+    try:
+        missing = []
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            missing.append(probe)
+            probe = probe.parent
+        # parents we create are private too (mkdir(parents=True) would make them 0755)
+        for directory in reversed(missing):
+            directory.mkdir(mode=DIR_MODE, exist_ok=True)
+            directory.chmod(DIR_MODE)
+        if (path.stat().st_mode & 0o777) != DIR_MODE:
+            path.chmod(DIR_MODE)
+    except OSError as exc:
+        raise os_error_to_infra(exc, path) from exc
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """Replace `path` with `data` durably; on any failure the old file is untouched."""
+    path = Path(path)
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".part", dir=parent)
+    except OSError as exc:
+        raise os_error_to_infra(exc, path) from exc
+    tmp = Path(tmp_name)
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            _full_fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(parent)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise os_error_to_infra(exc, path) from exc
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def write_if_changed(path: Path, text: str, *, mode: int = FILE_MODE) -> bool:
+    """Atomically write `text` unless the file already holds exactly it (reruns are no-ops)."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise os_error_to_infra(exc, path) from exc
+    atomic_write_bytes(path, data, mode=mode)
+    return True
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete temp files a killed writer left in `directory`; returns how many."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in directory.iterdir():
+            if entry.name.startswith(TMP_PREFIX) and entry.is_file():
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    removed += 1
+    return removed
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def quarantine(src: Path, quarantine_dir: Path, reason: str) -> Path:
+    """Move a bad input aside with a `.reason.txt` beside it; never deletes it."""
+    ensure_private_dir(quarantine_dir)
+    target = quarantine_dir / src.name
+    n = 1
+    while target.exists():
+        target = quarantine_dir / f"{src.stem}.{n}{src.suffix}"
+        n += 1
+    try:
+        os.replace(src, target)
+    except OSError:
+        # another filesystem: copy durably, then remove the original
+        atomic_write_bytes(target, src.read_bytes())
+        src.unlink()
+    atomic_write_text(target.with_name(target.name + ".reason.txt"), reason.rstrip() + "\n")
+    fsync_dir(quarantine_dir)
+    return target
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files created by libraries (SQLite, FAISS) inside the block get 0600."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)

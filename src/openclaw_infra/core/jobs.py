@@ -1,0 +1,117 @@
+"""The job registry (single source for the crontab and health) and the job context.
+
+`run_job` gives a scheduled subcommand everything it needs in one place: log context
+(`job`, `run_id`), the job lock (never waits: exit 75), the ledger record, and one canonical
+log line at the end with status, duration, items, tokens and cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import structlog
+
+from openclaw_infra.core import ledger
+from openclaw_infra.core.config import Settings
+from openclaw_infra.core.db import connect
+from openclaw_infra.core.errors import InfraError
+from openclaw_infra.core.locking import job_lock
+
+log = structlog.get_logger("infra.job")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    schedule: str  # crontab expression, in the host's local time
+    args: tuple[str, ...]  # `infra` arguments
+    period_s: int  # expected interval between runs
+    grace_s: int  # how late a success may be before health warns
+    description: str
+
+    @property
+    def lock(self) -> str:
+        return self.name
+
+    @property
+    def command(self) -> str:
+        return "infra " + " ".join(self.args)
+
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+# A job appears here only once its command works (no placeholder jobs).
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("health", "*/30 * * * *", ("health", "--quiet"), 30 * 60, 30 * 60,
+            "check freshness and permissions, record the verdict in the ledger"),
+)
+
+
+def job(name: str) -> JobSpec:
+    for spec in JOBS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+CRON_BEGIN = "# >>> openclaw-infra (managed by deploy.sh; edit cron/infra.crontab instead) >>>"
+CRON_END = "# <<< openclaw-infra <<<"
+
+
+def render_crontab(infra_bin: str = "infra") -> str:
+    """The crontab block deploy.sh installs; cron/infra.crontab is this with `infra` on PATH."""
+    lines = [CRON_BEGIN, "SHELL=/bin/sh",
+             "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin"]
+    for spec in JOBS:
+        lines.append(f"# {spec.name}: {spec.description}")
+        argv = " ".join(spec.args)
+        lines.append(f"{spec.schedule} {infra_bin} {argv} >/dev/null 2>&1")
+    lines.append(CRON_END)
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    spec: JobSpec
+    run: ledger.RunRecord
+    conn: sqlite3.Connection
+
+
+@contextlib.contextmanager
+def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
+    """Lock, ledger record, log context and the canonical end line for one run of `name`."""
+    spec = job(name)
+    run = ledger.RunRecord(job=name)
+    structlog.contextvars.bind_contextvars(job=name, run_id=run.run_id)
+    try:
+        with job_lock(settings.locks_dir, spec.lock):
+            conn = ledger.open_ledger(connect(settings.db_path))
+            ledger.record_start(conn, run)
+            ctx = JobContext(settings, spec, run, conn)
+            status, code, error = "ok", 0, None
+            try:
+                yield ctx
+            except InfraError as exc:
+                status, code, error = "failed", exc.exit_code, str(exc)
+                raise
+            except BaseException as exc:
+                status, code, error = "failed", 1, f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                duration = ledger.record_end(conn, run, status=status, exit_code=code, error=error)
+                log.info("job.end", status=status, exit_code=code, duration_s=round(duration, 3),
+                         items=run.items, tokens_in=run.tokens_in, tokens_out=run.tokens_out,
+                         cost_usd=round(run.cost_usd, 6), error=error, **run.details)
+                conn.close()
+    finally:
+        structlog.contextvars.unbind_contextvars("job", "run_id")
+
+
+def monotonic_ms(start: float) -> float:
+    return round((time.monotonic() - start) * 1000, 1)

@@ -1,0 +1,113 @@
+"""The run ledger and per-job watermarks, in infra.sqlite.
+
+The ledger is what `infra health` reads: each run's job, id, times, status, exit code,
+items, tokens, cost and error. Watermarks say what a job has done so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from openclaw_infra.core.db import Migration, migrate, transaction
+
+MIGRATIONS = (
+    Migration(
+        "ledger-001-runs",
+        (
+            """CREATE TABLE runs (
+                run_id TEXT PRIMARY KEY, job TEXT NOT NULL, started_at REAL NOT NULL,
+                ended_at REAL, status TEXT NOT NULL, exit_code INTEGER, items INTEGER DEFAULT 0,
+                tokens_in INTEGER DEFAULT 0, tokens_out INTEGER DEFAULT 0, cost_usd REAL DEFAULT 0,
+                error TEXT, pid INTEGER, host TEXT, details TEXT)""",
+            "CREATE INDEX runs_job_started ON runs(job, started_at)",
+            """CREATE TABLE watermarks (
+                job TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at REAL NOT NULL,
+                PRIMARY KEY(job, key))""",
+        ),
+    ),
+)
+
+
+def open_ledger(conn: sqlite3.Connection) -> sqlite3.Connection:
+    migrate(conn, MIGRATIONS)
+    return conn
+
+
+@dataclass
+class RunRecord:
+    """A run in progress; the job fills in counters, `finish` writes them."""
+
+    job: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started_at: float = field(default_factory=time.time)
+    items: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record_start(conn: sqlite3.Connection, run: RunRecord) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO runs(run_id, job, started_at, status, pid, host) VALUES (?,?,?,?,?,?)",
+            (run.run_id, run.job, run.started_at, "running", os.getpid(), socket.gethostname()),
+        )
+
+
+def record_end(conn: sqlite3.Connection, run: RunRecord, *, status: str, exit_code: int,
+               error: str | None = None) -> float:
+    ended = time.time()
+    with transaction(conn):
+        conn.execute(
+            """UPDATE runs SET ended_at=?, status=?, exit_code=?, items=?, tokens_in=?, tokens_out=?,
+               cost_usd=?, error=?, details=? WHERE run_id=?""",
+            (ended, status, exit_code, run.items, run.tokens_in, run.tokens_out,
+             round(run.cost_usd, 6), error, json.dumps(run.details, sort_keys=True, default=str),
+             run.run_id),
+        )
+    return ended - run.started_at
+
+
+def get_watermark(conn: sqlite3.Connection, job: str, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM watermarks WHERE job=? AND key=?", (job, key)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_watermark(conn: sqlite3.Connection, job: str, key: str, value: str) -> None:
+    """Callers run this inside the transaction that records the output it covers."""
+    conn.execute(
+        "INSERT INTO watermarks(job, key, value, updated_at) VALUES (?,?,?,?) "
+        "ON CONFLICT(job, key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+        (job, key, value, time.time()),
+    )
+
+
+def last_runs(conn: sqlite3.Connection, job: str, limit: int = 20) -> list[sqlite3.Row]:
+    return list(conn.execute(
+        "SELECT * FROM runs WHERE job=? ORDER BY started_at DESC LIMIT ?", (job, limit)))
+
+
+def last_success(conn: sqlite3.Connection, job: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM runs WHERE job=? AND status='ok' ORDER BY started_at DESC LIMIT 1", (job,)
+    ).fetchone()
+    return row
+
+
+def failures_in_a_row(conn: sqlite3.Connection, job: str) -> int:
+    n = 0
+    for row in last_runs(conn, job, 50):
+        if row["status"] == "running":
+            continue
+        if row["status"] == "ok":
+            break
+        n += 1
+    return n

@@ -1,0 +1,225 @@
+"""`infra health`: one honest status for the whole pipeline, in the monitoring convention.
+
+Checks are small functions over a `HealthContext` (settings, a read-only view of the ledger,
+now). Each capability adds its checks to `CHECKS`. Nothing here imports a heavy library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openclaw_infra.core.config import Settings
+from openclaw_infra.core.errors import HEALTH_CODES
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+
+
+@dataclass
+class Check:
+    name: str
+    state: int
+    summary: str
+    perf: dict[str, float | int] = field(default_factory=dict)
+
+
+@dataclass
+class HealthContext:
+    settings: Settings
+    conn: sqlite3.Connection | None  # read-only infra.sqlite; None before the first run
+    now: float = field(default_factory=time.time)
+
+    def table_exists(self, name: str) -> bool:
+        if self.conn is None:
+            return False
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name=?", (name,)
+        ).fetchone()
+        return row is not None
+
+
+CheckFn = Callable[[HealthContext], Iterable[Check]]
+
+
+def fmt_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def check_paths(ctx: HealthContext) -> Iterable[Check]:
+    """Data dirs must be 0700 and infra's files 0600: the store holds private conversations."""
+    s = ctx.settings
+    if not s.data.exists():
+        yield Check("paths", WARNING, f"data dir {s.data} does not exist yet (run deploy.sh)")
+        return
+    bad: list[str] = []
+    for root, dirs, files in os.walk(s.data):
+        if Path(root).resolve() == s.backups.resolve() and s.backups != s.data / "backups":
+            continue
+        for d in dirs:
+            p = Path(root) / d
+            if stat.S_IMODE(p.lstat().st_mode) & 0o077:
+                bad.append(f"{p} is {oct(stat.S_IMODE(p.lstat().st_mode))}")
+        for f in files:
+            p = Path(root) / f
+            try:
+                mode = stat.S_IMODE(p.lstat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                bad.append(f"{p} is {oct(mode)}")
+    own = stat.S_IMODE(s.data.stat().st_mode)
+    if own & 0o077:
+        bad.insert(0, f"{s.data} is {oct(own)}")
+    if bad:
+        yield Check("paths", CRITICAL, f"{len(bad)} path(s) readable by others: {bad[0]}",
+                    {"bad_modes": len(bad)})
+    else:
+        yield Check("paths", OK, f"{s.data} private (0700/0600)", {"bad_modes": 0})
+    if not s.workspace.exists():
+        yield Check("workspace", WARNING, f"workspace {s.workspace} not found")
+
+
+def check_disk(ctx: HealthContext) -> Iterable[Check]:
+    s = ctx.settings
+    target = s.data if s.data.exists() else s.state_dir if s.state_dir.exists() else Path.home()
+    usage = shutil.disk_usage(target)
+    free_mb = usage.free // (1024 * 1024)
+    state = OK
+    if free_mb < s.disk_crit_free_mb:
+        state = CRITICAL
+    elif free_mb < s.disk_warn_free_mb:
+        state = WARNING
+    yield Check("disk", state, f"{free_mb} MiB free on {target}", {"disk_free_mb": free_mb})
+
+
+def check_jobs(ctx: HealthContext) -> Iterable[Check]:
+    """Each registry job: last success against schedule and grace, failures in a row."""
+    from openclaw_infra.core import ledger
+    from openclaw_infra.core.jobs import JOBS
+
+    if ctx.conn is None or not ctx.table_exists("runs"):
+        yield Check("jobs", WARNING, "no job has run yet (the run ledger is empty)")
+        return
+    installed = ctx.conn.execute("SELECT min(applied_at) FROM schema_migrations").fetchone()[0]
+    for spec in JOBS:
+        last = ledger.last_success(ctx.conn, spec.name)
+        fails = ledger.failures_in_a_row(ctx.conn, spec.name)
+        limit = spec.period_s + spec.grace_s
+        perf: dict[str, float | int] = {f"{spec.name}_failures": fails}
+        if last is None:
+            since_install = ctx.now - float(installed or ctx.now)
+            state = WARNING if since_install > limit else OK
+            text = "never succeeded" + ("" if state else " (not due yet)")
+        else:
+            age = ctx.now - float(last["ended_at"] or last["started_at"])
+            perf[f"{spec.name}_age_s"] = int(age)
+            state = OK
+            if age > 2 * limit:
+                state = CRITICAL
+            elif age > limit:
+                state = WARNING
+            text = f"last success {fmt_age(age)} ago"
+        if fails:
+            state = max(state, CRITICAL if fails >= 3 else WARNING)
+            text += f", {fails} failure(s) in a row"
+        yield Check(f"job:{spec.name}", state, text, perf)
+
+
+def check_settings(ctx: HealthContext) -> Iterable[Check]:
+    s = ctx.settings
+    yield Check("settings", OK, f"valid; timezone {s.tz.key}")
+
+
+CHECKS: list[CheckFn] = [check_settings, check_paths, check_disk, check_jobs]
+
+
+def open_readonly(settings: Settings) -> sqlite3.Connection | None:
+    if not settings.db_path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+@dataclass
+class Report:
+    state: int
+    checks: list[Check]
+    took_ms: float
+
+    @property
+    def label(self) -> str:
+        return HEALTH_CODES[self.state]
+
+    def first_line(self) -> str:
+        bad = [c for c in self.checks if c.state != OK]
+        if bad:
+            worst = sorted(bad, key=lambda c: -c.state)
+            text = "; ".join(f"{c.name}: {c.summary}" for c in worst[:3])
+            if len(worst) > 3:
+                text += f"; and {len(worst) - 3} more"
+        else:
+            text = f"{len(self.checks)} checks ok"
+        perf = " ".join(
+            f"{k}={v}" for c in self.checks for k, v in sorted(c.perf.items())
+        )
+        return f"INFRA {self.label} - {text}" + (f" | {perf}" if perf else "")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.label,
+            "exit_code": self.state,
+            "took_ms": self.took_ms,
+            "checks": [{**asdict(c), "state": HEALTH_CODES[c.state]} for c in self.checks],
+        }
+
+    def table(self) -> str:
+        width = max((len(c.name) for c in self.checks), default=4)
+        rows = [f"{c.name:<{width}}  {HEALTH_CODES[c.state]:<8}  {c.summary}" for c in self.checks]
+        return "\n".join(rows)
+
+
+def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> Report:
+    """Run every check; a check that itself fails is UNKNOWN, never a crash."""
+    start = time.monotonic()
+    results: list[Check] = []
+    conn = None
+    try:
+        conn = open_readonly(settings)
+    except sqlite3.Error as exc:
+        results.append(Check("database", CRITICAL, f"{settings.db_path}: {exc}"))
+    ctx = HealthContext(settings, conn)
+    for fn in checks if checks is not None else CHECKS:
+        try:
+            results.extend(fn(ctx))
+        except Exception as exc:
+            results.append(Check(fn.__name__.removeprefix("check_"), UNKNOWN,
+                                 f"check failed: {type(exc).__name__}: {exc}"))
+    if conn is not None:
+        conn.close()
+    state = max((c.state for c in results), default=UNKNOWN)
+    return Report(state, results, round((time.monotonic() - start) * 1000, 1))
+
+
+def config_failure_report(message: str) -> Report:
+    return Report(CRITICAL, [Check("settings", CRITICAL, message)], 0.0)
+
+
+def dumps(report: Report) -> str:
+    return json.dumps(report.as_json(), indent=2, sort_keys=True)
