@@ -1,0 +1,69 @@
+"""Shared fixtures: an isolated OpenClaw home per test and a real `infra` subprocess runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass
+class OpenClawHome:
+    """A temporary ~/.openclaw with infra's data dir inside it."""
+
+    root: Path
+    state: Path
+    workspace: Path
+    data: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, input: str | None = None, timeout: float = 300,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the real `infra` CLI in a subprocess against this home."""
+        env = {**self.env, **(extra_env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "openclaw_infra", *args],
+            capture_output=True, text=True, input=input, timeout=timeout, env=env,
+            cwd=self.root, check=False,
+        )
+
+    def settings(self, **overrides: object):  # type: ignore[no-untyped-def]
+        from openclaw_infra.core.config import Settings
+
+        return Settings(state_dir=self.state, workspace_dir=self.workspace,
+                        data_dir=self.data, timezone=overrides.pop("timezone", "UTC"),
+                        **overrides)
+
+
+@pytest.fixture
+def oc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenClawHome]:
+    state = tmp_path / "home" / ".openclaw"
+    workspace = state / "workspace"
+    data = state / "infra"
+    (workspace / "memory").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENCLAW_", "ANTHROPIC_"))}
+    env.update({
+        "HOME": str(tmp_path / "home"),
+        "OPENCLAW_STATE_DIR": str(state),
+        "OPENCLAW_INFRA_TIMEZONE": "UTC",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    for key in list(os.environ):
+        if key.startswith(("OPENCLAW_", "ANTHROPIC_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
+    monkeypatch.setenv("OPENCLAW_INFRA_TIMEZONE", "UTC")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    yield OpenClawHome(tmp_path, state, workspace, data, env)
