@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 
 from openclaw_infra import __version__
@@ -75,18 +74,18 @@ def _fail(code: int, message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: one outer handler turns every failure into one stderr line and its code."""
-    command = typer.main.get_command(app)
+    """Entry point: one outer handler turns every failure into one stderr line and its code.
+
+    Typer's standalone mode handles usage errors (exit 2) and --help; our own errors
+    propagate out of it and are mapped here.
+    """
+    from openclaw_infra.core.logging import configure_logging
+
+    configure_logging(None)  # until the callback knows the log dir: nothing on stdout
     try:
-        result = command.main(args=argv, prog_name="infra", standalone_mode=False)
+        return app(args=argv, prog_name="infra", standalone_mode=True)
     except InfraError as exc:
         _fail(exc.exit_code, str(exc))
-    except click.exceptions.Abort:
-        _fail(130, "aborted")
-    except click.ClickException as exc:
-        # usage errors: click's own message, exit 2
-        exc.show(file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         _fail(130, "interrupted")
     except BrokenPipeError:
@@ -96,9 +95,7 @@ def main(argv: list[str] | None = None) -> Any:
 
         structlog.get_logger("infra").exception("internal_error")
         _fail(1, f"internal error: {type(exc).__name__}: {exc} (traceback in the log)")
-    if isinstance(result, int) and result:
-        raise SystemExit(result)
-    return result
+    return None
 
 
 def settings_of(ctx: typer.Context) -> Any:

@@ -68,8 +68,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> Non
     path = Path(path)
     parent = path.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".part", dir=parent)
+        if not parent.is_dir():
+            ensure_private_dir(parent)
+        reap_dead_temps(parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".part",
+                                        dir=parent)
     except OSError as exc:
         raise os_error_to_infra(exc, path) from exc
     tmp = Path(tmp_name)
@@ -111,15 +114,35 @@ def write_if_changed(path: Path, text: str, *, mode: int = FILE_MODE) -> bool:
     return True
 
 
-def remove_stale_temps(directory: Path) -> int:
-    """Delete temp files a killed writer left in `directory`; returns how many."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead_temps(directory: Path) -> int:
+    """Delete temp files whose writer died (SIGKILL, power loss) before its rename.
+
+    The writer's pid is in the temp name, so a live writer's file is never touched.
+    """
     removed = 0
-    with contextlib.suppress(FileNotFoundError):
-        for entry in directory.iterdir():
-            if entry.name.startswith(TMP_PREFIX) and entry.is_file():
-                with contextlib.suppress(OSError):
-                    entry.unlink()
-                    removed += 1
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(TMP_PREFIX):
+            continue
+        pid_text = entry.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != 0:
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
     return removed
 
 
