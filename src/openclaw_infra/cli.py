@@ -79,9 +79,6 @@ def main(argv: list[str] | None = None) -> Any:
     Typer's standalone mode handles usage errors (exit 2) and --help; our own errors
     propagate out of it and are mapped here.
     """
-    from openclaw_infra.core.logging import configure_logging
-
-    configure_logging(None)  # until the callback knows the log dir: nothing on stdout
     try:
         return app(args=argv, prog_name="infra", standalone_mode=True)
     except InfraError as exc:
@@ -93,6 +90,10 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:
         import structlog
 
+        from openclaw_infra.core.logging import configure_logging, is_configured
+
+        if not is_configured():
+            configure_logging(None)  # never let structlog's default print to stdout
         structlog.get_logger("infra").exception("internal_error")
         _fail(1, f"internal error: {type(exc).__name__}: {exc} (traceback in the log)")
     return None

@@ -38,6 +38,11 @@ def render_example_env() -> str:
 
 
 def main() -> None:
+    """`generated [ROOT]` rewrites the committed files; `generated crontab BIN` prints the
+    block deploy.sh installs, with the absolute path of the installed `infra`."""
+    if len(sys.argv) == 3 and sys.argv[1] == "crontab":
+        sys.stdout.write(render_crontab(sys.argv[2]))
+        return
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
     (root / "config.example.env").write_text(render_example_env(), encoding="utf-8")
     (root / "cron").mkdir(exist_ok=True)

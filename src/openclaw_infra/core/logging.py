@@ -100,5 +100,9 @@ def configure_logging(logs_dir: Any | None, *, level: str = "info", max_bytes: i
     _configured = True
 
 
+def is_configured() -> bool:
+    return _configured
+
+
 def get_logger(name: str = "infra") -> Any:
     return structlog.get_logger(name)
