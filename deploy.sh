@@ -8,6 +8,8 @@
 #   ./deploy.sh --dry-run    print what would be done, change nothing
 #   ./deploy.sh --uninstall  remove our crontab block and PATH link (data is kept)
 #   ./deploy.sh --no-install skip pip (configure only; the venv must exist)
+#   ./deploy.sh --launchd    macOS: schedule with LaunchAgents instead of cron (runs missed
+#                            while the Mac slept happen at wake); removes our cron block
 #
 # Environment: INFRA_VENV (venv dir), INFRA_BIN_DIR (where `infra` is linked),
 # OPENCLAW_STATE_DIR / OPENCLAW_PROFILE / OPENCLAW_WORKSPACE_DIR (as for OpenClaw),
@@ -15,13 +17,14 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-MODE=install DRY=0 DO_PIP=1
+MODE=install DRY=0 DO_PIP=1 SCHED=cron
 for arg in "$@"; do
   case "$arg" in
     --demo) MODE=demo ;;
     --dry-run) DRY=1 ;;
     --uninstall) MODE=uninstall ;;
     --no-install) DO_PIP=0 ;;
+    --launchd) SCHED=launchd ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "deploy.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -71,6 +74,14 @@ uninstall() {
     fi
   fi
   if [ -L "$bin_dir/infra" ]; then run rm -f "$bin_dir/infra"; fi
+  local agents_dir="${INFRA_LAUNCH_AGENTS_DIR:-$HOME/Library/LaunchAgents}"
+  for p in "$agents_dir"/ai.openclaw.infra.*.plist; do
+    [ -e "$p" ] || continue
+    if command -v launchctl >/dev/null 2>&1 && [ "$DRY" = 0 ]; then
+      launchctl bootout "gui/$(id -u)" "$p" 2>/dev/null || true
+    fi
+    run rm -f "$p"
+  done
   say "uninstalled (data in $DATA kept)"
 }
 if [ "$MODE" = uninstall ]; then uninstall; exit 0; fi
@@ -121,8 +132,30 @@ if [ "$MODE" = demo ]; then
   exit 0
 fi
 
-# 4. crontab block between markers (other entries untouched)
-if command -v "$CRONTAB" >/dev/null 2>&1; then
+# 4. schedule: LaunchAgents (--launchd) or a crontab block between markers
+AGENTS_DIR="${INFRA_LAUNCH_AGENTS_DIR:-$HOME/Library/LaunchAgents}"
+if [ "$SCHED" = launchd ]; then
+  if [ "$DRY" = 1 ]; then
+    say "would write LaunchAgents ai.openclaw.infra.*.plist into $AGENTS_DIR and load them"
+  else
+    mkdir -p "$AGENTS_DIR"
+    plists="$("$VENV/bin/python" -m openclaw_infra.core.schedule "$AGENTS_DIR" "$INFRA" "$DATA/logs" \
+      "OPENCLAW_STATE_DIR=$STATE" "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin")"
+    for p in $plists; do
+      if command -v launchctl >/dev/null 2>&1; then
+        launchctl bootout "gui/$(id -u)" "$p" 2>/dev/null || true
+        launchctl bootstrap "gui/$(id -u)" "$p"
+      fi
+      say "launch agent $(basename "$p")"
+    done
+  fi
+  if command -v "$CRONTAB" >/dev/null 2>&1 && [ "$DRY" = 0 ]; then
+    existing="$(current_crontab)"
+    if printf '%s\n' "$existing" | grep -q "^$BEGIN"; then
+      printf '%s\n' "$existing" | strip_block | "$CRONTAB" -; say "cron block removed (launchd schedules now)"
+    fi
+  fi
+elif command -v "$CRONTAB" >/dev/null 2>&1; then
   if [ "$DRY" = 1 ]; then
     say "would install this crontab block:"; "$VENV/bin/python" -m openclaw_infra.core.generated crontab "$INFRA" 2>/dev/null || cat "$REPO/cron/infra.crontab"
   else

@@ -1,6 +1,6 @@
 """Wall time of `infra --help` and `infra health` (target: --help <= 300 ms median).
 
-    python benchmarks/startup.py [--runs 20]
+python benchmarks/startup.py [--runs 20]
 """
 
 from __future__ import annotations
@@ -30,13 +30,17 @@ def main() -> None:
     infra = shutil.which("infra") or "infra"
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "OPENCLAW_STATE_DIR": home, "OPENCLAW_INFRA_TIMEZONE": "UTC"}
-        for label, argv in (("infra --help", [infra, "--help"]),
-                            ("infra health", [infra, "health"])):
+        for label, argv in (
+            ("infra --help", [infra, "--help"]),
+            ("infra health", [infra, "health"]),
+        ):
             measure(argv, 2, env)  # warm the page cache
             t = sorted(measure(argv, args.runs, env))
             p95 = t[min(len(t) - 1, int(0.95 * len(t)))]
-            print(f"{label:<14} median {statistics.median(t):6.1f} ms  p95 {p95:6.1f} ms  "
-                  f"(n={args.runs})")
+            print(
+                f"{label:<14} median {statistics.median(t):6.1f} ms  p95 {p95:6.1f} ms  "
+                f"(n={args.runs})"
+            )
 
 
 if __name__ == "__main__":

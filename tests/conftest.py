@@ -26,22 +26,36 @@ class OpenClawHome:
     data: Path
     env: dict[str, str]
 
-    def run(self, *args: str, input: str | None = None, timeout: float = 300,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 300,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `infra` CLI in a subprocess against this home."""
         env = {**self.env, **(extra_env or {})}
         return subprocess.run(
             [sys.executable, "-m", "openclaw_infra", *args],
-            capture_output=True, text=True, input=input, timeout=timeout, env=env,
-            cwd=self.root, check=False,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+            env=env,
+            cwd=self.root,
+            check=False,
         )
 
     def settings(self, **overrides: object):  # type: ignore[no-untyped-def]
         from openclaw_infra.core.config import Settings
 
-        return Settings(state_dir=self.state, workspace_dir=self.workspace,
-                        data_dir=self.data, timezone=overrides.pop("timezone", "UTC"),
-                        **overrides)
+        return Settings(
+            state_dir=self.state,
+            workspace_dir=self.workspace,
+            data_dir=self.data,
+            timezone=overrides.pop("timezone", "UTC"),
+            **overrides,
+        )
 
 
 @pytest.fixture
@@ -50,16 +64,17 @@ def oc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenCla
     workspace = state / "workspace"
     data = state / "infra"
     (workspace / "memory").mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENCLAW_", "ANTHROPIC_"))}
-    env.update({
-        "HOME": str(tmp_path / "home"),
-        "OPENCLAW_STATE_DIR": str(state),
-        "OPENCLAW_INFRA_TIMEZONE": "UTC",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_", "ANTHROPIC_"))}
+    env.update(
+        {
+            "HOME": str(tmp_path / "home"),
+            "OPENCLAW_STATE_DIR": str(state),
+            "OPENCLAW_INFRA_TIMEZONE": "UTC",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     for key in list(os.environ):
         if key.startswith(("OPENCLAW_", "ANTHROPIC_")):
             monkeypatch.delenv(key)

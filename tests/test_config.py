@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from conftest import REPO, OpenClawHome
-
 from openclaw_infra.core import generated
 from openclaw_infra.core.config import Settings, detect_timezone, env_name
+
+from conftest import REPO, OpenClawHome
 
 
 def test_example_env_lists_every_setting() -> None:
@@ -49,7 +49,9 @@ def test_profile_and_state_dir(monkeypatch, tmp_path) -> None:  # type: ignore[n
 
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_state_dir({"OPENCLAW_PROFILE": "work"}) == tmp_path / ".openclaw-work"
-    assert default_state_dir({"OPENCLAW_PROFILE": "w", "OPENCLAW_STATE_DIR": "/x"}).as_posix() == "/x"
+    assert (
+        default_state_dir({"OPENCLAW_PROFILE": "w", "OPENCLAW_STATE_DIR": "/x"}).as_posix() == "/x"
+    )
     assert default_data_dir({"OPENCLAW_STATE_DIR": "/x"}).as_posix() == "/x/infra"
     assert default_data_dir({"OPENCLAW_INFRA_DATA_DIR": "/d"}).as_posix() == "/d"
 

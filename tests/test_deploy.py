@@ -25,21 +25,29 @@ def _env(tmp_path: Path) -> dict[str, str]:
     fake.write_text(FAKE_CRONTAB)
     fake.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_", "ANTHROPIC_"))}
-    env.update({
-        "HOME": str(tmp_path / "home"),
-        "INFRA_VENV": sys.prefix,
-        "INFRA_BIN_DIR": str(tmp_path / "bin"),
-        "CRONTAB": str(fake),
-        "CRONTAB_FILE": str(tmp_path / "crontab.txt"),
-        "OPENCLAW_INFRA_TIMEZONE": "UTC",
-    })
+    env.update(
+        {
+            "HOME": str(tmp_path / "home"),
+            "INFRA_VENV": sys.prefix,
+            "INFRA_BIN_DIR": str(tmp_path / "bin"),
+            "CRONTAB": str(fake),
+            "CRONTAB_FILE": str(tmp_path / "crontab.txt"),
+            "OPENCLAW_INFRA_TIMEZONE": "UTC",
+        }
+    )
     (tmp_path / "home").mkdir()
     return env
 
 
 def _deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(REPO / "deploy.sh"), "--no-install", *args], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        ["bash", str(REPO / "deploy.sh"), "--no-install", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_install_is_idempotent_and_keeps_user_entries(tmp_path: Path) -> None:
@@ -93,7 +101,47 @@ def test_skill_installed_and_user_edits_kept(tmp_path: Path) -> None:
     env = _env(tmp_path)
     assert _deploy(env).returncode == 0
     skill = tmp_path / "home" / ".openclaw" / "workspace" / "skills" / "infra-recall" / "SKILL.md"
-    assert skill.read_text() == (REPO / "openclaw" / "skills" / "infra-recall" / "SKILL.md").read_text()
+    assert (
+        skill.read_text()
+        == (REPO / "openclaw" / "skills" / "infra-recall" / "SKILL.md").read_text()
+    )
     skill.write_text("my own version\n")
     assert _deploy(env).returncode == 0
     assert skill.read_text() == "my own version\n"
+
+
+def test_launchd_agents_from_the_same_registry(tmp_path: Path) -> None:
+    """--launchd writes one LaunchAgent per registry job (same schedule), and removes our
+    cron block so jobs do not run twice; --uninstall removes the agents."""
+    import plistlib
+
+    from openclaw_infra.core.jobs import JOBS
+
+    env = _env(tmp_path)
+    env["INFRA_LAUNCH_AGENTS_DIR"] = str(tmp_path / "agents")
+    assert _deploy(env).returncode == 0
+    proc = _deploy(env, "--launchd")
+    assert proc.returncode == 0, proc.stderr
+    assert "# >>> openclaw-infra" not in (tmp_path / "crontab.txt").read_text()
+    plists = sorted((tmp_path / "agents").glob("ai.openclaw.infra.*.plist"))
+    assert len(plists) == len(JOBS)
+    health = plistlib.loads((tmp_path / "agents" / "ai.openclaw.infra.health.plist").read_bytes())
+    assert health["ProgramArguments"] == [f"{sys.prefix}/bin/infra", "health", "--quiet"]
+    assert health["StartInterval"] == 1800
+    assert _deploy(env, "--uninstall").returncode == 0
+    assert list((tmp_path / "agents").glob("*.plist")) == []
+
+
+def test_cron_expressions_to_launchd() -> None:
+    """Fixed times become StartCalendarInterval entries; */N becomes StartInterval."""
+    import pytest
+
+    from openclaw_infra.core.schedule import launchd_schedule
+
+    assert launchd_schedule("*/15 * * * *") == {"StartInterval": 900}
+    assert launchd_schedule("5 * * * *") == {"StartCalendarInterval": [{"Minute": 5}]}
+    assert launchd_schedule("0 22 * * 0") == {
+        "StartCalendarInterval": [{"Minute": 0, "Hour": 22, "Weekday": 0}]
+    }
+    with pytest.raises(ValueError):
+        launchd_schedule("0 0 1 * *")

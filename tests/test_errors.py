@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, OpenClawHome
-
 from openclaw_infra.core import errors
+
+from conftest import REPO, OpenClawHome
 
 
 def test_exit_codes_are_unique_per_class() -> None:
@@ -49,7 +49,8 @@ def test_environment_beats_config_file(oc_home: OpenClawHome) -> None:
 
     oc_home.data.mkdir(parents=True, exist_ok=True)
     (oc_home.data / "config.env").write_text(
-        "OPENCLAW_INFRA_RECALL_LIMIT=5\nOPENCLAW_INFRA_EMBED_BATCH_SIZE=7\n")
+        "OPENCLAW_INFRA_RECALL_LIMIT=5\nOPENCLAW_INFRA_EMBED_BATCH_SIZE=7\n"
+    )
     import os
 
     os.environ["OPENCLAW_INFRA_RECALL_LIMIT"] = "9"

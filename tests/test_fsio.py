@@ -42,8 +42,9 @@ def test_sigkill_at_random_moments_never_tears_the_file(tmp_path: Path) -> None:
     fsio.atomic_write_bytes(target, b"Z" * size)
     rng = random.Random(1234)
     for _ in range(50):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(size)],
-                                stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target), str(size)], stdout=subprocess.PIPE
+        )
         assert proc.stdout is not None
         proc.stdout.readline()
         time.sleep(rng.uniform(0, 0.05))
@@ -98,8 +99,9 @@ def test_disk_full_is_exit_73_and_original_intact(tmp_path: Path) -> None:
     file, keeps the original and leaves no temp file."""
     target = tmp_path / "keep.md"
     fsio.atomic_write_text(target, "original")
-    proc = subprocess.run([sys.executable, "-c", DISK_FULL, str(target)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", DISK_FULL, str(target)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 73, proc.stderr
     assert "keep.md" in proc.stderr
     assert target.read_text() == "original"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import OpenClawHome
-
 from openclaw_infra.core import ledger
 from openclaw_infra.core.db import connect
 from openclaw_infra.ops import health
+
+from conftest import OpenClawHome
 
 
 def test_fresh_install_is_ok_or_warning_not_critical(oc_home: OpenClawHome) -> None:
@@ -50,8 +50,10 @@ def test_stale_job_warns_then_goes_critical(oc_home: OpenClawHome) -> None:
         conn.execute("DELETE FROM runs")
         run = ledger.RunRecord(job="health", started_at=time.time() - age)
         ledger.record_start(conn, run)
-        conn.execute("UPDATE runs SET status='ok', ended_at=? WHERE run_id=?",
-                     (time.time() - age, run.run_id))
+        conn.execute(
+            "UPDATE runs SET status='ok', ended_at=? WHERE run_id=?",
+            (time.time() - age, run.run_id),
+        )
         checks = {c.name: c for c in health.run_checks(settings).checks}
         expected = health.WARNING if label == "warn" else health.CRITICAL
         assert checks["job:health"].state == expected, checks["job:health"]
@@ -64,9 +66,37 @@ def test_stale_job_warns_then_goes_critical(oc_home: OpenClawHome) -> None:
 
 def test_a_broken_check_is_unknown_not_a_crash(oc_home: OpenClawHome) -> None:
     """A check that raises is reported UNKNOWN (exit 3 when nothing is worse)."""
+
     def broken(ctx: health.HealthContext):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
     report = health.run_checks(oc_home.settings(), [broken])
     assert report.state == health.UNKNOWN
     assert report.first_line().startswith("INFRA UNKNOWN - broken: check failed")
+
+
+def test_asleep_versus_failed(oc_home: OpenClawHome) -> None:
+    """A silent stretch with no job activity counts as missed while asleep; recorded
+    failures count as failed; the two are told apart in the summary."""
+    settings = oc_home.settings()
+    conn = ledger.open_ledger(connect(settings.db_path))
+    now = time.time()
+    conn.execute("UPDATE schema_migrations SET applied_at=?", (now - 3 * 86400,))
+    conn.execute("DELETE FROM runs")
+
+    def add(status: str, ago: float) -> None:
+        run = ledger.RunRecord(job="health", started_at=now - ago)
+        ledger.record_start(conn, run)
+        conn.execute(
+            "UPDATE runs SET status=?, ended_at=? WHERE run_id=?",
+            (status, now - ago + 1, run.run_id),
+        )
+
+    add("ok", 10 * 3600)  # then the Mac slept 8 hours: nothing ran
+    for ago in (7200, 5400, 3600, 1800):
+        add("failed", ago)
+    assert health.asleep_seconds(conn, now - 10 * 3600, now, 1800) >= 7 * 3600
+    check = {c.name: c for c in health.run_checks(settings).checks}["job:health"]
+    assert check.state == health.CRITICAL
+    assert "missed while asleep" in check.summary and "4 failed in 7d" in check.summary
+    assert check.perf["health_missed_asleep"] >= 14

@@ -6,12 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import OpenClawHome
 
 from openclaw_infra.core import ledger
 from openclaw_infra.core.db import Migration, connect, migrate, schema_version
 from openclaw_infra.core.errors import DataError
 from openclaw_infra.core.jobs import run_job
+
+from conftest import OpenClawHome
 
 
 def test_migrations_apply_once_and_record_themselves(tmp_path: Path) -> None:
@@ -40,7 +41,7 @@ def test_not_a_database_is_a_data_error(tmp_path: Path) -> None:
     """A corrupt infra.sqlite is exit 65 naming the file."""
     path = tmp_path / "infra.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DataError, match="infra.sqlite"):
+    with pytest.raises(DataError, match=r"infra\.sqlite"):
         ledger.open_ledger(connect(path))
 
 

@@ -23,8 +23,11 @@ HOLDER = textwrap.dedent("""
 
 
 def _hold(kind: str, locks: Path, name: str, secs: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, kind, str(locks), name, str(secs)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, kind, str(locks), name, str(secs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
 

@@ -7,10 +7,21 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import OpenClawHome
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "whisper",
-         "faster_whisper", "ctranslate2", "anthropic", "numpy", "av")
+HEAVY = (
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "faiss",
+    "whisper",
+    "faster_whisper",
+    "ctranslate2",
+    "anthropic",
+    "numpy",
+    "av",
+)
 
 PROBE = """
 import json, sys
@@ -23,11 +34,25 @@ print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["health"], ["health", "--json"], ["--version"],
-                                  ["backup", "--help"], ["recall", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["health"],
+        ["health", "--json"],
+        ["--version"],
+        ["backup", "--help"],
+        ["recall", "--help"],
+    ],
+)
 def test_no_heavy_imports(oc_home: OpenClawHome, args: list[str]) -> None:
     """The start-up path of these commands never loads a heavy module."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          env=oc_home.env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=oc_home.env,
+        check=False,
+    )
     loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

@@ -34,8 +34,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Memory and operations toolkit for the OpenClaw assistant."""
     from openclaw_infra.core.config import load_settings
@@ -51,8 +55,12 @@ def _root(
         return
     register_secret(settings.api_key)
     try:
-        configure_logging(settings.logs_dir, level=settings.log_level,
-                          max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+        configure_logging(
+            settings.logs_dir,
+            level=settings.log_level,
+            max_bytes=settings.log_max_bytes,
+            backups=settings.log_backups,
+        )
     except InfraError:
         configure_logging(None, level=settings.log_level)  # health reports the unwritable dir
     ctx.obj = settings

@@ -15,8 +15,12 @@ def register(app: typer.Typer) -> None:
 def health(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing; record the verdict "
-                                        "in the run ledger (for cron).")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", help="Print nothing; record the verdict in the run ledger (for cron)."
+        ),
+    ] = False,
 ) -> None:
     """Check settings, permissions, disk and job freshness; exit 0 OK, 1 WARNING, 2 CRITICAL,
     3 UNKNOWN. The first line is Nagios-style with perfdata."""

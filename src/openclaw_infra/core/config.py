@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,7 +22,7 @@ from openclaw_infra.core.errors import ConfigError
 PREFIX = "OPENCLAW_INFRA_"
 
 
-def default_state_dir(environ: dict[str, str] | None = None) -> Path:
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("OPENCLAW_STATE_DIR"):
         return Path(env["OPENCLAW_STATE_DIR"]).expanduser()
@@ -30,7 +31,7 @@ def default_state_dir(environ: dict[str, str] | None = None) -> Path:
     return Path.home() / name
 
 
-def default_data_dir(environ: dict[str, str] | None = None) -> Path:
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get(PREFIX + "DATA_DIR"):
         return Path(env[PREFIX + "DATA_DIR"]).expanduser()
@@ -61,8 +62,8 @@ class Settings(BaseSettings):
         "default <state>/workspace.",
     )
     data_dir: Path | None = Field(
-        default=None, description="infra's own state (SQLite, FAISS, locks, logs); "
-        "default <state>/infra."
+        default=None,
+        description="infra's own state (SQLite, FAISS, locks, logs); default <state>/infra.",
     )
     timezone: str | None = Field(
         default=None,
@@ -121,14 +122,30 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(default="claude-sonnet-4-5", description="Claude model id.")
     llm_max_tokens: int = Field(default=1500, ge=64, description="Max output tokens per call.")
-    llm_temperature: float = Field(default=0.2, ge=0, le=1, description="Sampling temperature.")
+    llm_temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Sampling temperature; empty = not sent. The "
+        "Messages API version of anthropic SDK 2.x (2026-10-21) refuses sampling parameters "
+        "(HTTP 400), so set it only for an endpoint that accepts one.",
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout per LLM request.")
     llm_max_retries: int = Field(
         default=4, ge=0, le=10, description="Retries on 429/5xx/529/timeouts before exit 75."
     )
+    llm_retry_base_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="First backoff wait before a retry (seconds); "
+        "doubles per retry up to 60 s, with jitter. A server's retry-after always wins.",
+    )
     llm_input_budget_tokens: int = Field(
-        default=30_000, ge=1000, description="Max input tokens per call; longer input is "
-        "split and reduced (map-reduce), never silently truncated."
+        default=30_000,
+        ge=1000,
+        description="Max input tokens per call; longer input is "
+        "split and reduced (map-reduce), never silently truncated.",
     )
     llm_price_input_per_mtok: float = Field(
         default=3.0, ge=0, description="USD per million input tokens (cost accounting)."
@@ -142,12 +159,14 @@ class Settings(BaseSettings):
 
     # --- voice -------------------------------------------------------------------------
     whisper_backend: Literal["auto", "openai", "faster"] = Field(
-        default="auto", description="Transcription backend; auto picks the fastest installed "
-        "backend that has its model."
+        default="auto",
+        description="Transcription backend; auto picks the fastest installed "
+        "backend that has its model.",
     )
     whisper_model: str = Field(
-        default="tiny.en", description="Whisper model name or local path (a CTranslate2 "
-        "directory for faster-whisper, a .pt checkpoint for openai-whisper)."
+        default="tiny.en",
+        description="Whisper model name or local path (a CTranslate2 "
+        "directory for faster-whisper, a .pt checkpoint for openai-whisper).",
     )
     whisper_beam_size: int = Field(default=1, ge=1, le=10, description="Beam size.")
     voice_inbox_dirs: str = Field(
@@ -168,7 +187,8 @@ class Settings(BaseSettings):
 
     # --- backup ------------------------------------------------------------------------
     backup_dir: Path | None = Field(
-        default=None, description="Where snapshots go (e.g. an external drive); default <data>/backups."
+        default=None,
+        description="Where snapshots go (e.g. an external drive); default <data>/backups.",
     )
     backup_keep_last: int = Field(default=3, ge=1, description="Newest snapshots always kept.")
     backup_keep_daily: int = Field(default=7, ge=0, description="Daily snapshots kept.")
@@ -269,7 +289,9 @@ def load_settings(**overrides: Any) -> Settings:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         name = env_name(field) if field in Settings.model_fields else field
-        raise ConfigError(f"{name}: {err['msg']}", hint=f"check the environment or {env_file}") from None
+        raise ConfigError(
+            f"{name}: {err['msg']}", hint=f"check the environment or {env_file}"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
     return settings

@@ -24,15 +24,18 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def connect(path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000) -> sqlite3.Connection:
+def connect(
+    path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000
+) -> sqlite3.Connection:
     """Open infra's database: WAL, synchronous=NORMAL, busy timeout, autocommit mode.
 
     Autocommit (isolation_level=None) so transactions are explicit (`transaction()`).
     """
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
         else:
             ensure_private_dir(path.parent)
             with private_umask():
@@ -52,7 +55,9 @@ def connect(path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+def transaction(
+    conn: sqlite3.Connection, *, immediate: bool = True
+) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
     conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     try:
@@ -66,7 +71,8 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
     """Apply the not-yet-applied migrations in order; returns how many ran."""
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
     done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
     ran = 0
@@ -79,8 +85,10 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
                 continue
             for stmt in mig.statements:
                 conn.execute(stmt)
-            conn.execute("INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                         (mig.name, time.time()))
+            conn.execute(
+                "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
+                (mig.name, time.time()),
+            )
             count = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
             conn.execute(f"PRAGMA user_version={int(count)}")
         ran += 1

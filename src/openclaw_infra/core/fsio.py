@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from openclaw_infra.core.errors import os_error_to_infra
 
@@ -63,29 +64,31 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
-    """Replace `path` with `data` durably; on any failure the old file is untouched."""
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+    """Stream a file into place (archives too large for memory) with the same guarantees as
+    `atomic_write_bytes`: nothing is visible under `path` until the block ends without an
+    exception; then fsync, `os.replace`, fsync the directory. On failure the temp is removed
+    and the old file is untouched; a SIGKILL leaves only a temp that `reap_dead_temps` removes.
+    """
     path = Path(path)
     parent = path.parent
     try:
         if not parent.is_dir():
             ensure_private_dir(parent)
         reap_dead_temps(parent)
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".part",
-                                        dir=parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".part", dir=parent
+        )
     except OSError as exc:
         raise os_error_to_infra(exc, path) from exc
     tmp = Path(tmp_name)
     try:
-        try:
+        with os.fdopen(fd, "wb") as fh:
             os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            yield fh
+            fh.flush()
             _full_fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, path)
         fsync_dir(parent)
     except BaseException as exc:
@@ -94,6 +97,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> Non
         if isinstance(exc, OSError):
             raise os_error_to_infra(exc, path) from exc
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """Replace `path` with `data` durably; on any failure the old file is untouched."""
+    with atomic_writer(path, mode=mode) as fh:
+        fh.write(data)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
@@ -137,7 +146,7 @@ def reap_dead_temps(directory: Path) -> int:
     for entry in entries:
         if not entry.name.startswith(TMP_PREFIX):
             continue
-        pid_text = entry.name[len(TMP_PREFIX):].split("-", 1)[0]
+        pid_text = entry.name[len(TMP_PREFIX) :].split("-", 1)[0]
         if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != 0:
             continue
         with contextlib.suppress(OSError):

@@ -47,8 +47,14 @@ DAY = 24 * HOUR
 
 # A job appears here only once its command works (no placeholder jobs).
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("health", "*/30 * * * *", ("health", "--quiet"), 30 * 60, 30 * 60,
-            "check freshness and permissions, record the verdict in the ledger"),
+    JobSpec(
+        "health",
+        "*/30 * * * *",
+        ("health", "--quiet"),
+        30 * 60,
+        30 * 60,
+        "check freshness and permissions, record the verdict in the ledger",
+    ),
 )
 
 
@@ -65,8 +71,7 @@ CRON_END = "# <<< openclaw-infra <<<"
 
 def render_crontab(infra_bin: str = "infra") -> str:
     """The crontab block deploy.sh installs; cron/infra.crontab is this with `infra` on PATH."""
-    lines = [CRON_BEGIN, "SHELL=/bin/sh",
-             "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin"]
+    lines = [CRON_BEGIN, "SHELL=/bin/sh", "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin"]
     for spec in JOBS:
         lines.append(f"# {spec.name}: {spec.description}")
         argv = " ".join(spec.args)
@@ -105,9 +110,18 @@ def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
                 raise
             finally:
                 duration = ledger.record_end(conn, run, status=status, exit_code=code, error=error)
-                log.info("job.end", status=status, exit_code=code, duration_s=round(duration, 3),
-                         items=run.items, tokens_in=run.tokens_in, tokens_out=run.tokens_out,
-                         cost_usd=round(run.cost_usd, 6), error=error, **run.details)
+                log.info(
+                    "job.end",
+                    status=status,
+                    exit_code=code,
+                    duration_s=round(duration, 3),
+                    items=run.items,
+                    tokens_in=run.tokens_in,
+                    tokens_out=run.tokens_out,
+                    cost_usd=round(run.cost_usd, 6),
+                    error=error,
+                    **run.details,
+                )
                 conn.close()
     finally:
         structlog.contextvars.unbind_contextvars("job", "run_id")

@@ -62,16 +62,32 @@ def record_start(conn: sqlite3.Connection, run: RunRecord) -> None:
         )
 
 
-def record_end(conn: sqlite3.Connection, run: RunRecord, *, status: str, exit_code: int,
-               error: str | None = None) -> float:
+def record_end(
+    conn: sqlite3.Connection,
+    run: RunRecord,
+    *,
+    status: str,
+    exit_code: int,
+    error: str | None = None,
+) -> float:
     ended = time.time()
     with transaction(conn):
         conn.execute(
-            """UPDATE runs SET ended_at=?, status=?, exit_code=?, items=?, tokens_in=?, tokens_out=?,
+            """UPDATE runs SET ended_at=?, status=?, exit_code=?, items=?, tokens_in=?,
+               tokens_out=?,
                cost_usd=?, error=?, details=? WHERE run_id=?""",
-            (ended, status, exit_code, run.items, run.tokens_in, run.tokens_out,
-             round(run.cost_usd, 6), error, json.dumps(run.details, sort_keys=True, default=str),
-             run.run_id),
+            (
+                ended,
+                status,
+                exit_code,
+                run.items,
+                run.tokens_in,
+                run.tokens_out,
+                round(run.cost_usd, 6),
+                error,
+                json.dumps(run.details, sort_keys=True, default=str),
+                run.run_id,
+            ),
         )
     return ended - run.started_at
 
@@ -91,8 +107,11 @@ def set_watermark(conn: sqlite3.Connection, job: str, key: str, value: str) -> N
 
 
 def last_runs(conn: sqlite3.Connection, job: str, limit: int = 20) -> list[sqlite3.Row]:
-    return list(conn.execute(
-        "SELECT * FROM runs WHERE job=? ORDER BY started_at DESC LIMIT ?", (job, limit)))
+    return list(
+        conn.execute(
+            "SELECT * FROM runs WHERE job=? ORDER BY started_at DESC LIMIT ?", (job, limit)
+        )
+    )
 
 
 def last_success(conn: sqlite3.Connection, job: str) -> sqlite3.Row | None:

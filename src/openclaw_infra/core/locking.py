@@ -46,7 +46,11 @@ def is_locked(lock_path: Path) -> bool:
 
 @contextlib.contextmanager
 def _held(lock: FileLock, lock_path: Path, what: str) -> Iterator[None]:
-    holder = {"pid": os.getpid(), "since": datetime.now(UTC).isoformat(timespec="seconds"), "what": what}
+    holder = {
+        "pid": os.getpid(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        "what": what,
+    }
     atomic_write_text(_holder_path(lock_path), json.dumps(holder))
     try:
         yield
@@ -67,7 +71,8 @@ def job_lock(locks_dir: Path, name: str) -> Iterator[None]:
     except Timeout:
         holder = read_holder(path) or {}
         raise LockHeldError(
-            f"{name} is already running since {holder.get('since', '?')}, pid {holder.get('pid', '?')}",
+            f"{name} is already running since {holder.get('since', '?')}, "
+            f"pid {holder.get('pid', '?')}",
             hint="this run was skipped; the work stays owed for the next run",
         ) from None
     with _held(lock, path, name):
@@ -96,6 +101,8 @@ def wait_lock(locks_dir: Path, name: str, timeout_s: float) -> Iterator[None]:
 STORE_LOCK = "store-write"
 
 
-def store_write_lock(locks_dir: Path, timeout_s: float = 300.0) -> contextlib.AbstractContextManager[None]:
+def store_write_lock(
+    locks_dir: Path, timeout_s: float = 300.0
+) -> contextlib.AbstractContextManager[None]:
     """Writers of the memory store serialise here; readers never take it."""
     return wait_lock(locks_dir, STORE_LOCK, timeout_s)

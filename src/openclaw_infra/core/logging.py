@@ -48,10 +48,16 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
 _configured = False
 
 
-def configure_logging(logs_dir: Any | None, *, level: str = "info", max_bytes: int = 5_000_000,
-                      backups: int = 5, console: bool | None = None) -> None:
+def configure_logging(
+    logs_dir: Any | None,
+    *,
+    level: str = "info",
+    max_bytes: int = 5_000_000,
+    backups: int = 5,
+    console: bool | None = None,
+) -> None:
     """Configure once per process; `logs_dir=None` logs to stderr only (tests, --help)."""
-    global _configured
+    global _configured  # noqa: PLW0603 - one process-wide logging set-up
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -68,23 +74,34 @@ def configure_logging(logs_dir: Any | None, *, level: str = "info", max_bytes: i
         ensure_private_dir(logs_dir)
         path = logs_dir / "infra.log"
         file_handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
         path.chmod(0o600)
-        file_handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                        structlog.processors.format_exc_info,
-                        structlog.processors.JSONRenderer(sort_keys=True)]))
+        file_handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(sort_keys=True),
+                ],
+            )
+        )
         root.addHandler(file_handler)
 
     if console is None:
         console = sys.stderr.isatty()
     if console:
         console_handler = logging.StreamHandler(sys.stderr)
-        console_handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                        structlog.dev.ConsoleRenderer(colors=False)]))
+        console_handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.dev.ConsoleRenderer(colors=False),
+                ],
+            )
+        )
         root.addHandler(console_handler)
     if not root.handlers:
         root.addHandler(logging.NullHandler())

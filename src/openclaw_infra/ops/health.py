@@ -6,6 +6,7 @@ now). Each capability adds its checks to `CHECKS`. Nothing here imports a heavy 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -86,8 +87,12 @@ def check_paths(ctx: HealthContext) -> Iterable[Check]:
     if own & 0o077:
         bad.insert(0, f"{s.data} is {oct(own)}")
     if bad:
-        yield Check("paths", CRITICAL, f"{len(bad)} path(s) readable by others: {bad[0]}",
-                    {"bad_modes": len(bad)})
+        yield Check(
+            "paths",
+            CRITICAL,
+            f"{len(bad)} path(s) readable by others: {bad[0]}",
+            {"bad_modes": len(bad)},
+        )
     else:
         yield Check("paths", OK, f"{s.data} private (0700/0600)", {"bad_modes": 0})
     if not s.workspace.exists():
@@ -107,23 +112,59 @@ def check_disk(ctx: HealthContext) -> Iterable[Check]:
     yield Check("disk", state, f"{free_mb} MiB free on {target}", {"disk_free_mb": free_mb})
 
 
+WINDOW_S = 7 * 24 * 3600
+
+
+def asleep_seconds(conn: sqlite3.Connection, since: float, now: float, heartbeat_s: int) -> float:
+    """Time in [since, now] with no ledger activity of any job: the machine slept or was off.
+
+    Every job, `health` included (every 30 minutes), records its start; a silence longer
+    than two heartbeats is a gap in which nothing could have run, as opposed to runs that
+    started and failed.
+    """
+    starts = (
+        [since]
+        + [
+            float(r[0])
+            for r in conn.execute(
+                "SELECT started_at FROM runs WHERE started_at > ? ORDER BY started_at", (since,)
+            )
+        ]
+        + [now]
+    )
+    return sum(b - a for a, b in itertools.pairwise(starts) if b - a > 2 * heartbeat_s)
+
+
 def check_jobs(ctx: HealthContext) -> Iterable[Check]:
-    """Each registry job: last success against schedule and grace, failures in a row."""
+    """Each registry job: last success against schedule and grace, failures in a row, and
+    runs missed while the machine was asleep versus runs that failed (last 7 days)."""
     from openclaw_infra.core import ledger
     from openclaw_infra.core.jobs import JOBS
 
     if ctx.conn is None or not ctx.table_exists("runs"):
         yield Check("jobs", WARNING, "no job has run yet (the run ledger is empty)")
         return
-    installed = ctx.conn.execute("SELECT min(applied_at) FROM schema_migrations").fetchone()[0]
+    installed = float(
+        ctx.conn.execute("SELECT min(applied_at) FROM schema_migrations").fetchone()[0] or ctx.now
+    )
+    since = max(installed, ctx.now - WINDOW_S)
+    heartbeat = min(spec.period_s for spec in JOBS)
+    asleep = asleep_seconds(ctx.conn, since, ctx.now, heartbeat)
     for spec in JOBS:
         last = ledger.last_success(ctx.conn, spec.name)
         fails = ledger.failures_in_a_row(ctx.conn, spec.name)
+        failed_7d = ctx.conn.execute(
+            "SELECT count(*) FROM runs WHERE job=? AND status='failed' AND started_at>?",
+            (spec.name, since),
+        ).fetchone()[0]
+        missed_asleep = int(asleep // spec.period_s)
         limit = spec.period_s + spec.grace_s
-        perf: dict[str, float | int] = {f"{spec.name}_failures": fails}
+        perf: dict[str, float | int] = {
+            f"{spec.name}_failures": fails,
+            f"{spec.name}_missed_asleep": missed_asleep,
+        }
         if last is None:
-            since_install = ctx.now - float(installed or ctx.now)
-            state = WARNING if since_install > limit else OK
+            state = WARNING if ctx.now - installed > limit else OK
             text = "never succeeded" + ("" if state else " (not due yet)")
         else:
             age = ctx.now - float(last["ended_at"] or last["started_at"])
@@ -137,6 +178,8 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
         if fails:
             state = max(state, CRITICAL if fails >= 3 else WARNING)
             text += f", {fails} failure(s) in a row"
+        if state != OK and (missed_asleep or failed_7d):
+            text += f" ({missed_asleep} run(s) missed while asleep, {failed_7d} failed in 7d)"
         yield Check(f"job:{spec.name}", state, text, perf)
 
 
@@ -145,7 +188,14 @@ def check_settings(ctx: HealthContext) -> Iterable[Check]:
     yield Check("settings", OK, f"valid; timezone {s.tz.key}")
 
 
-CHECKS: list[CheckFn] = [check_settings, check_paths, check_disk, check_jobs]
+def check_transcripts(ctx: HealthContext) -> Iterable[Check]:
+    """Which transcript container(s) each OpenClaw agent has (jsonl/sqlite/none)."""
+    from openclaw_infra.openclaw.health_checks import check_transcripts as run
+
+    return run(ctx)
+
+
+CHECKS: list[CheckFn] = [check_settings, check_paths, check_disk, check_jobs, check_transcripts]
 
 
 def open_readonly(settings: Settings) -> sqlite3.Connection | None:
@@ -176,9 +226,7 @@ class Report:
                 text += f"; and {len(worst) - 3} more"
         else:
             text = f"{len(self.checks)} checks ok"
-        perf = " ".join(
-            f"{k}={v}" for c in self.checks for k, v in sorted(c.perf.items())
-        )
+        perf = " ".join(f"{k}={v}" for c in self.checks for k, v in sorted(c.perf.items()))
         return f"INFRA {self.label} - {text}" + (f" | {perf}" if perf else "")
 
     def as_json(self) -> dict[str, Any]:
@@ -209,8 +257,13 @@ def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> R
         try:
             results.extend(fn(ctx))
         except Exception as exc:
-            results.append(Check(fn.__name__.removeprefix("check_"), UNKNOWN,
-                                 f"check failed: {type(exc).__name__}: {exc}"))
+            results.append(
+                Check(
+                    fn.__name__.removeprefix("check_"),
+                    UNKNOWN,
+                    f"check failed: {type(exc).__name__}: {exc}",
+                )
+            )
     if conn is not None:
         conn.close()
     state = max((c.state for c in results), default=UNKNOWN)

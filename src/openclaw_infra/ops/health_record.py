@@ -10,5 +10,7 @@ from openclaw_infra.ops.health import Report
 def record_verdict(settings: Settings, report: Report) -> None:
     with run_job(settings, "health") as job:
         job.run.items = len(report.checks)
-        job.run.details = {"state": report.label,
-                           "problems": [c.name for c in report.checks if c.state]}
+        job.run.details = {
+            "state": report.label,
+            "problems": [c.name for c in report.checks if c.state],
+        }
