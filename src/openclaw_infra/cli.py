@@ -67,9 +67,14 @@ def _root(
 
 
 def _register() -> None:
-    from openclaw_infra.commands import health
+    from openclaw_infra.commands import backup, health, index, recall, summarize, transcribe
 
+    backup.register(app)
     health.register(app)
+    index.register(app)
+    recall.register(app)
+    summarize.register(app)
+    transcribe.register(app)
 
 
 _register()

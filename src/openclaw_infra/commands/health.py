@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -21,12 +22,21 @@ def health(
             "--quiet", help="Print nothing; record the verdict in the run ledger (for cron)."
         ),
     ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="Run the alert command (OPENCLAW_INFRA_ALERT_COMMAND) when the overall state "
+            "changed since the last recorded verdict; records this verdict too.",
+        ),
+    ] = False,
 ) -> None:
     """Check settings, permissions, disk and job freshness; exit 0 OK, 1 WARNING, 2 CRITICAL,
     3 UNKNOWN. The first line is Nagios-style with perfdata."""
     from openclaw_infra.core.errors import ConfigError
     from openclaw_infra.ops import health as core
 
+    notification = None
     obj = ctx.find_root().obj
     if isinstance(obj, ConfigError):
         report = core.config_failure_report(str(obj))
@@ -35,16 +45,21 @@ def health(
             report = core.run_checks(obj)
         except Exception as exc:  # health's own failure is UNKNOWN, never a traceback
             report = core.Report(core.UNKNOWN, [core.Check("health", core.UNKNOWN, repr(exc))], 0)
-        if quiet:
+        if quiet or notify:
             from openclaw_infra.ops.health_record import record_verdict
 
-            record_verdict(obj, report)
+            notification = record_verdict(obj, report, notify=notify)
     if quiet:
         raise typer.Exit(report.state)
     if as_json:
-        typer.echo(core.dumps(report))
+        data = report.as_json()
+        if notification is not None:
+            data["notification"] = notification.details()["notification"]
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         typer.echo(report.first_line())
+        if notification is not None and notification.failed:
+            typer.echo(notification.line())
         if sys.stdout.isatty():
             typer.echo(report.table())
     raise typer.Exit(report.state)

@@ -120,7 +120,10 @@ class Settings(BaseSettings):
         description="auto = anthropic when a key is set, else extractive (labelled, and "
         "reported by infra health as a WARNING).",
     )
-    llm_model: str = Field(default="claude-sonnet-4-5", description="Claude model id.")
+    llm_model: str = Field(
+        default="claude-sonnet-4-6",
+        description="Claude model id (claude-sonnet-4-5 reaches end of life on 2026-11-30).",
+    )
     llm_max_tokens: int = Field(default=1500, ge=64, description="Max output tokens per call.")
     llm_temperature: float | None = Field(
         default=None,

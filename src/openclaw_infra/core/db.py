@@ -24,6 +24,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
+def readonly_uri(path: Path, *, immutable: bool = False) -> str:
+    """A `file:` URI that opens `path` read-only; the path is percent-encoded so names with
+    `?`, `#` or `%` work."""
+    return path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def connect(
     path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000
 ) -> sqlite3.Connection:
@@ -34,7 +40,7 @@ def connect(
     try:
         if readonly:
             conn = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                readonly_uri(path), uri=True, isolation_level=None, check_same_thread=False
             )
         else:
             ensure_private_dir(path.parent)

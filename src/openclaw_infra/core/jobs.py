@@ -55,6 +55,46 @@ JOBS: tuple[JobSpec, ...] = (
         30 * 60,
         "check freshness and permissions, record the verdict in the ledger",
     ),
+    JobSpec(
+        "index",
+        "*/15 * * * *",
+        ("index",),
+        15 * 60,
+        30 * 60,
+        "index new transcripts and memory files for infra recall",
+    ),
+    JobSpec(
+        "backup",
+        "30 3 * * *",
+        ("backup",),
+        DAY,
+        6 * HOUR,
+        "snapshot infra's state, verify it, then prune per retention",
+    ),
+    JobSpec(
+        "backup-drill",
+        "0 5 * * 0",
+        ("backup", "drill"),
+        7 * DAY,
+        DAY,
+        "restore the newest snapshot into a temp dir, check it, rebuild the index from it",
+    ),
+    JobSpec(
+        "summarize",
+        "5 * * * *",
+        ("summarize",),
+        HOUR,
+        HOUR,
+        "summarise each ended hour of new conversation into memory/hourly/",
+    ),
+    JobSpec(
+        "transcribe",
+        "*/15 * * * *",
+        ("transcribe", "--inbox"),
+        15 * 60,
+        30 * 60,
+        "transcribe new voice notes from the inbox into memory/voice/",
+    ),
 )
 
 
@@ -120,7 +160,7 @@ def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
                     tokens_out=run.tokens_out,
                     cost_usd=round(run.cost_usd, 6),
                     error=error,
-                    **run.details,
+                    details=run.details,
                 )
                 conn.close()
     finally:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from openclaw_infra.core.db import readonly_uri
 from openclaw_infra.openclaw import paths
 from openclaw_infra.ops.health import CRITICAL, OK, WARNING, Check, HealthContext
 
@@ -37,7 +38,7 @@ def probe_store(db: Path) -> tuple[int, bool, str | None]:
     if not db.is_file():
         return 0, False, None
     try:
-        conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+        conn = sqlite3.connect(readonly_uri(db), uri=True)
     except sqlite3.Error as exc:
         return 0, False, str(exc)
     try:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openclaw_infra.core.db import readonly_uri
 from openclaw_infra.core.errors import DataError, UnavailableError
 from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw.batch import Batch, ReadStats, Source
@@ -41,7 +42,7 @@ log = get_logger("openclaw.reader")
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     """Read-only connection (never creates the file, never writes)."""
-    uri = path.resolve().as_uri() + "?mode=ro"
+    uri = readonly_uri(path)
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

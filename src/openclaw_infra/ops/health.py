@@ -195,13 +195,69 @@ def check_transcripts(ctx: HealthContext) -> Iterable[Check]:
     return run(ctx)
 
 
-CHECKS: list[CheckFn] = [check_settings, check_paths, check_disk, check_jobs, check_transcripts]
+def check_backup(ctx: HealthContext) -> Iterable[Check]:
+    """Newest snapshot's age, count and size (ops/backup_health.py)."""
+    from openclaw_infra.ops.backup_health import check_backup as run
+
+    return run(ctx)
+
+
+def check_drill(ctx: HealthContext) -> Iterable[Check]:
+    """Last successful restore drill's age (ops/backup_health.py)."""
+    from openclaw_infra.ops.backup_health import check_drill as run
+
+    return run(ctx)
+
+
+def check_summaries(ctx: HealthContext) -> Iterable[Check]:
+    """summarize: mode, owed hours, last summary, LLM failures (pipeline/health_checks.py)."""
+    from openclaw_infra.pipeline.health_checks import check_summaries as run
+
+    return run(ctx)
+
+
+def check_voice_inbox(ctx: HealthContext) -> Iterable[Check]:
+    """Voice inbox backlog and oldest untranscribed note (voice/health_checks.py)."""
+    from openclaw_infra.voice.health_checks import check_voice_inbox as run
+
+    return run(ctx)
+
+
+def check_voice_quarantine(ctx: HealthContext) -> Iterable[Check]:
+    """Quarantined audio files (voice/health_checks.py)."""
+    from openclaw_infra.voice.health_checks import check_voice_quarantine as run
+
+    return run(ctx)
+
+
+def check_memory_index(ctx: HealthContext) -> Iterable[Check]:
+    """Memory index identity, FAISS/SQLite agreement, lag, last run (memory/health_checks.py)."""
+    from openclaw_infra.memory.health_checks import run
+
+    return run(ctx)
+
+
+CHECKS: list[CheckFn] = [
+    check_settings,
+    check_paths,
+    check_disk,
+    check_jobs,
+    check_transcripts,
+    check_backup,
+    check_drill,
+    check_summaries,
+    check_voice_inbox,
+    check_voice_quarantine,
+    check_memory_index,
+]
 
 
 def open_readonly(settings: Settings) -> sqlite3.Connection | None:
     if not settings.db_path.exists():
         return None
-    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+    from openclaw_infra.core.db import readonly_uri
+
+    conn = sqlite3.connect(readonly_uri(settings.db_path), uri=True)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout=5000")
     return conn

@@ -20,12 +20,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from openclaw_infra.core.config import Settings
+from openclaw_infra.core.db import readonly_uri
 from openclaw_infra.core.errors import CantCreateError, DataError, TempFailError
 from openclaw_infra.core.fsio import TMP_PREFIX
 from openclaw_infra.openclaw import paths as oc_paths
@@ -128,11 +128,6 @@ def estimated_bytes(sources: list[Source]) -> int:
     return total
 
 
-def _ro_uri(path: Path, *, immutable: bool = False) -> str:
-    quoted = urllib.parse.quote(str(path.resolve()))
-    return f"file:{quoted}?mode=ro" + ("&immutable=1" if immutable else "")
-
-
 def copy_sqlite(src: Path, dst: Path) -> None:
     """Copy a live database into the new file `dst` with the online backup API.
 
@@ -141,7 +136,7 @@ def copy_sqlite(src: Path, dst: Path) -> None:
     of one commit, whatever other processes write meanwhile.
     """
     try:
-        source = sqlite3.connect(_ro_uri(src), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        source = sqlite3.connect(readonly_uri(src), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise DataError(f"cannot open {src} read-only: {exc}") from exc
     try:
@@ -165,7 +160,7 @@ def copy_sqlite(src: Path, dst: Path) -> None:
 
 def open_copy(path: Path) -> sqlite3.Connection:
     """Open a static copy (staged or restored) without locks, WAL or side files."""
-    return sqlite3.connect(_ro_uri(path, immutable=True), uri=True)
+    return sqlite3.connect(readonly_uri(path, immutable=True), uri=True)
 
 
 def integrity_check(path: Path) -> str:

@@ -1,0 +1,251 @@
+"""What `summarize` has written, in infra.sqlite: sections, covered entries, file states.
+
+The hourly Markdown files are rebuilt from these records every time, never appended to: a
+crash after a file was written but before its records committed leaves a file that the next
+run simply rebuilds (its new sections replace the uncommitted ones, no duplicates), and a
+rerun with nothing new renders the same bytes. `summary_covered` lists every entry a section
+summarises, so an entry is summarised once even when its transcript was rewritten and read
+again from the start, or when a later hour of the same transcript was done first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from openclaw_infra.core.db import Migration, migrate
+
+MIGRATIONS = (
+    Migration(
+        "summary-001-hours",
+        (
+            """CREATE TABLE summary_sections (
+                id INTEGER PRIMARY KEY,
+                day TEXT NOT NULL,            -- the user's date, YYYY-MM-DD
+                hour_start TEXT NOT NULL,     -- UTC instant the local hour starts
+                hour_label TEXT NOT NULL,     -- '14:00–15:00 CET'
+                timezone TEXT NOT NULL,
+                agent TEXT NOT NULL,
+                part INTEGER NOT NULL,        -- >1 only for entries that arrived late
+                summarizer TEXT NOT NULL,     -- 'anthropic' or 'extractive'
+                model TEXT,
+                prompt_version TEXT NOT NULL,
+                entries INTEGER NOT NULL,
+                tokens_in INTEGER NOT NULL DEFAULT 0,
+                tokens_out INTEGER NOT NULL DEFAULT 0,
+                cost_usd REAL NOT NULL DEFAULT 0,
+                llm_calls INTEGER NOT NULL DEFAULT 0,
+                flags TEXT NOT NULL DEFAULT '[]',
+                sources TEXT NOT NULL,        -- JSON list of SourceRef
+                body TEXT NOT NULL,           -- the rendered bullets
+                created_at REAL NOT NULL,
+                UNIQUE(hour_start, agent, part))""",
+            "CREATE INDEX summary_sections_day ON summary_sections(day)",
+            """CREATE TABLE summary_covered (
+                agent TEXT NOT NULL, session_id TEXT NOT NULL, entry_id TEXT NOT NULL,
+                section_id INTEGER NOT NULL REFERENCES summary_sections(id),
+                PRIMARY KEY(agent, session_id, entry_id)) WITHOUT ROWID""",
+            """CREATE TABLE summary_files (
+                day TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                indexed_sha256 TEXT, updated_at REAL NOT NULL)""",
+        ),
+    ),
+)
+
+_PARAMS_PER_QUERY = 400  # under SQLite's bound-parameter limit
+
+
+def open_records(conn: sqlite3.Connection) -> sqlite3.Connection:
+    migrate(conn, MIGRATIONS)
+    return conn
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One transcript's share of a section: enough to find and verify the input again."""
+
+    agent: str
+    session_id: str
+    path: str  # relative to the OpenClaw state dir
+    container: str
+    entries: int
+    first_entry: str
+    last_entry: str
+    sha256: str  # of the entries' citations and texts, in order
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "agent": self.agent,
+            "session": self.session_id,
+            "path": self.path,
+            "container": self.container,
+            "entries": self.entries,
+            "first_entry": self.first_entry,
+            "last_entry": self.last_entry,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> SourceRef:
+        return cls(
+            str(data["agent"]),
+            str(data["session"]),
+            str(data["path"]),
+            str(data["container"]),
+            int(str(data["entries"])),
+            str(data["first_entry"]),
+            str(data["last_entry"]),
+            str(data["sha256"]),
+        )
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    """One hour of one agent (one part of it), as written into the day file."""
+
+    day: str
+    hour_start: str
+    hour_label: str
+    timezone: str
+    agent: str
+    part: int
+    summarizer: str
+    model: str | None
+    prompt_version: str
+    entries: int
+    body: str
+    sources: tuple[SourceRef, ...]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    llm_calls: int = 0
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_COLUMNS = (
+    "day, hour_start, hour_label, timezone, agent, part, summarizer, model, "
+    "prompt_version, entries, tokens_in, tokens_out, cost_usd, llm_calls, flags, "
+    "sources, body"
+)
+
+
+def _from_row(row: sqlite3.Row) -> SectionRecord:
+    return SectionRecord(
+        day=row["day"],
+        hour_start=row["hour_start"],
+        hour_label=row["hour_label"],
+        timezone=row["timezone"],
+        agent=row["agent"],
+        part=int(row["part"]),
+        summarizer=row["summarizer"],
+        model=row["model"],
+        prompt_version=row["prompt_version"],
+        entries=int(row["entries"]),
+        body=row["body"],
+        sources=tuple(SourceRef.from_dict(s) for s in json.loads(row["sources"])),
+        tokens_in=int(row["tokens_in"]),
+        tokens_out=int(row["tokens_out"]),
+        cost_usd=float(row["cost_usd"]),
+        llm_calls=int(row["llm_calls"]),
+        flags=tuple(json.loads(row["flags"])),
+    )
+
+
+def sections_for_day(conn: sqlite3.Connection, day: str) -> list[SectionRecord]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM summary_sections WHERE day=? "  # noqa: S608 - fixed columns
+        "ORDER BY hour_start, agent, part",
+        (day,),
+    )
+    return [_from_row(row) for row in rows]
+
+
+def next_part(conn: sqlite3.Connection, hour_start: str, agent: str) -> int:
+    row = conn.execute(
+        "SELECT max(part) FROM summary_sections WHERE hour_start=? AND agent=?", (hour_start, agent)
+    ).fetchone()
+    return int(row[0] or 0) + 1
+
+
+def insert_section(
+    conn: sqlite3.Connection, section: SectionRecord, covered: Iterable[tuple[str, str, str]]
+) -> int:
+    """Record a section and the (agent, session, entry) ids it covers; caller's transaction."""
+    cursor = conn.execute(
+        f"INSERT INTO summary_sections({_COLUMNS}, created_at) "  # noqa: S608 - fixed columns
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            section.day,
+            section.hour_start,
+            section.hour_label,
+            section.timezone,
+            section.agent,
+            section.part,
+            section.summarizer,
+            section.model,
+            section.prompt_version,
+            section.entries,
+            section.tokens_in,
+            section.tokens_out,
+            section.cost_usd,
+            section.llm_calls,
+            json.dumps(list(section.flags)),
+            json.dumps([s.as_dict() for s in section.sources], sort_keys=True),
+            section.body,
+            time.time(),
+        ),
+    )
+    section_id = int(cursor.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO summary_covered(agent, session_id, entry_id, section_id) VALUES (?,?,?,?)",
+        ((agent, session, entry, section_id) for agent, session, entry in covered),
+    )
+    return section_id
+
+
+def covered_entries(
+    conn: sqlite3.Connection, agent: str, session_id: str, entry_ids: Sequence[str]
+) -> set[str]:
+    """Which of `entry_ids` of one transcript some section already summarises."""
+    found: set[str] = set()
+    for start in range(0, len(entry_ids), _PARAMS_PER_QUERY):
+        chunk = list(entry_ids[start : start + _PARAMS_PER_QUERY])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            str(row[0])
+            for row in conn.execute(
+                f"SELECT entry_id FROM summary_covered WHERE agent=? AND session_id=? "  # noqa: S608
+                f"AND entry_id IN ({marks})",
+                (agent, session_id, *chunk),
+            )
+        )
+    return found
+
+
+def record_file(conn: sqlite3.Connection, day: str, path: str, sha256: str) -> None:
+    conn.execute(
+        "INSERT INTO summary_files(day, path, sha256, updated_at) VALUES (?,?,?,?) "
+        "ON CONFLICT(day) DO UPDATE SET path=excluded.path, sha256=excluded.sha256, "
+        "updated_at=excluded.updated_at",
+        (day, path, sha256, time.time()),
+    )
+
+
+def known_file(conn: sqlite3.Connection, day: str) -> bool:
+    return conn.execute("SELECT 1 FROM summary_files WHERE day=?", (day,)).fetchone() is not None
+
+
+def files_to_index(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """(day, path, sha256) of files written since they were last indexed."""
+    rows = conn.execute(
+        "SELECT day, path, sha256 FROM summary_files "
+        "WHERE indexed_sha256 IS NULL OR indexed_sha256 != sha256 ORDER BY day"
+    )
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def mark_indexed(conn: sqlite3.Connection, day: str, sha256: str) -> None:
+    conn.execute("UPDATE summary_files SET indexed_sha256=? WHERE day=?", (sha256, day))
