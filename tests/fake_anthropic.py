@@ -136,6 +136,7 @@ class FakeAnthropic:
         self.stats = Stats()
         self._faults: deque[Fault] = deque()
         self._always: Fault | None = None
+        self._replies: list[tuple[str, deque[str]]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -171,6 +172,23 @@ class FakeAnthropic:
             if self._faults:
                 return self._faults.popleft()
             return self._always
+
+    def reply_when(self, marker: str, *texts: str) -> None:
+        """Script answers per pass: the next requests whose system prompt contains `marker`
+        get `texts`, in order; once they are used up the built-in answer returns."""
+        with self._lock:
+            for known, queue in self._replies:
+                if known == marker:
+                    queue.extend(texts)
+                    return
+            self._replies.append((marker, deque(texts)))
+
+    def scripted_reply(self, system: str) -> str | None:
+        with self._lock:
+            for marker, queue in self._replies:
+                if marker in system and queue:
+                    return queue.popleft()
+        return None
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -246,7 +264,14 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
         def _answer(self, body: dict[str, Any], *, forced_cut: bool) -> None:
             messages = body.get("messages") or []
             system = body.get("system") or ""
-            full, given = answer_for(messages)
+            scripted = fake.scripted_reply(
+                system if isinstance(system, str) else json.dumps(system)
+            )
+            given: list[str] = []
+            if scripted is not None:
+                full = scripted.splitlines()
+            else:
+                full, given = answer_for(messages)
             remaining = [line for line in full if line not in given]
             text = "\n".join(remaining)
             stop_reason = "end_turn"

@@ -1,0 +1,54 @@
+"""`infra daily-sync`: each owed day's digest into memory/daily/, and memory/priorities.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from openclaw_infra.commands.summarize import Mode
+
+
+def register(app: typer.Typer) -> None:
+    app.command("daily-sync")(daily_sync)
+
+
+def daily_sync(
+    ctx: typer.Context,
+    summarizer: Annotated[
+        Mode | None,
+        typer.Option("--summarizer", help="Override OPENCLAW_INFRA_SUMMARIZER for this run."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
+) -> None:
+    """Digest every owed day (from the last one done, oldest first, once its 21:00 has
+    passed) into memory/daily/YYYY-MM-DD.md: summary, decisions, action items, open
+    questions, priorities, people and projects, each linked to its sources; update
+    memory/priorities.md. A day with no activity is recorded done and writes nothing. API
+    unavailable after retries: exit 75, that day stays owed."""
+    from openclaw_infra.cli import settings_of
+    from openclaw_infra.pipeline.digest_jobs import daily_sync_job
+
+    settings = settings_of(ctx)
+    if summarizer is not None:
+        settings = settings.model_copy(update={"summarizer": summarizer.value})
+    report = daily_sync_job(settings)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+        return
+    if not report.days:
+        typer.echo("no day owed")
+        return
+    cost = f", ${report.cost_usd:.4f}" if report.calls else ""
+    line = (
+        f"digested {len(report.days)} day(s) ({report.empty_days} without activity) with "
+        f"{report.mode} ({report.calls} LLM calls{cost}) into "
+        f"{', '.join(report.files) or 'no file'}"
+    )
+    if report.priorities == "conflict":
+        line += (
+            "; memory/priorities.md was edited since infra wrote it: the update is in "
+            "memory/priorities.md.infra-update"
+        )
+    typer.echo(line)
