@@ -158,6 +158,19 @@ def test_output_still_cut_is_flagged(fake: FakeAnthropic) -> None:
     assert all(line.endswith("]") for line in done.text.splitlines())
 
 
+def test_continuation_over_budget_is_flagged_not_fatal(fake: FakeAnthropic) -> None:
+    """A request packed close to its budget that comes back cut at max_tokens has no room to
+    send the reply back for a continuation: the complete lines are kept and the completion
+    is flagged truncated instead of failing the run (the bug seen in the weekly map pass)."""
+    prompt = hour_prompt(6) + " padding" * 600
+    first = client(fake).check_budget(HOURLY.map_system, [{"role": "user", "content": prompt}])
+    c = client(fake, input_budget_tokens=first + 5)  # no room for the reply to be echoed
+    fake.script("max_tokens")
+    done = c.complete(HOURLY.map_system, prompt)
+    assert done.truncated and done.calls == 1
+    assert all(line.endswith("]") for line in done.text.splitlines())
+
+
 def test_budget_is_checked_before_sending(fake: FakeAnthropic) -> None:
     """A request above the input budget is refused before any network call (the caller must
     split it); nothing is cut to fit."""
