@@ -67,7 +67,16 @@ def _root(
 
 
 def _register() -> None:
-    from openclaw_infra.commands import backup, health, index, recall, summarize, transcribe
+    from openclaw_infra.commands import (
+        backup,
+        daily_sync,
+        health,
+        index,
+        recall,
+        summarize,
+        transcribe,
+        weekly_synthesis,
+    )
 
     backup.register(app)
     health.register(app)
@@ -75,6 +84,8 @@ def _register() -> None:
     recall.register(app)
     summarize.register(app)
     transcribe.register(app)
+    daily_sync.register(app)
+    weekly_synthesis.register(app)
 
 
 _register()

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="Recency weighting for ties (0 = off). Never buries older evidence: "
         "it only scales a small tie-break bonus.",
     )
+    recall_service_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long `infra recall` waits for the resident service (`infra serve`) "
+        "before searching in-process.",
+    )
     index_agents: str = Field(
         default="", description="Comma-separated agent ids to index (empty = all)."
     )

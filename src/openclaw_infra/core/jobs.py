@@ -88,6 +88,22 @@ JOBS: tuple[JobSpec, ...] = (
         "summarise each ended hour of new conversation into memory/hourly/",
     ),
     JobSpec(
+        "daily-sync",
+        "0 21 * * *",
+        ("daily-sync",),
+        DAY,
+        6 * HOUR,
+        "digest each owed day into memory/daily/ and update memory/priorities.md",
+    ),
+    JobSpec(
+        "weekly-synthesis",
+        "0 22 * * 0",
+        ("weekly-synthesis",),
+        7 * DAY,
+        DAY,
+        "synthesise each owed ISO week into memory/weekly/ (draft, critique, refine, grounded)",
+    ),
+    JobSpec(
         "transcribe",
         "*/15 * * * *",
         ("transcribe", "--inbox"),

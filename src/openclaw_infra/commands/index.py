@@ -1,0 +1,59 @@
+"""`infra index`: build or refresh the memory index (the `index` cron job)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("index")(index)
+
+
+def index(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Re-chunk and re-embed everything into a new index generation and switch to "
+            "it when complete (after changing the embedding model); the old index keeps "
+            "answering until then.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run's figures as JSON.")
+    ] = False,
+) -> None:
+    """Index new and changed transcripts of every agent, MEMORY.md and memory/**/*.md.
+
+    Incremental: unchanged text is never embedded again, changed files replace their chunks,
+    deleted ones drop theirs. A second run while one is going exits 75 (work stays owed).
+    """
+    from openclaw_infra.cli import settings_of
+    from openclaw_infra.core.jobs import run_job
+    from openclaw_infra.memory.indexer import index_all
+
+    settings = settings_of(ctx)
+    with run_job(settings, "index") as job:
+        stats = index_all(settings, rebuild=rebuild, progress=not as_json)
+        job.run.items = stats.chunks_added
+        job.run.details = {
+            "generation": stats.generation,
+            "chunks_total": stats.chunks_total,
+            "embedded": stats.embedded,
+            "removed": stats.chunks_removed,
+            "rebuilt": stats.rebuilt,
+        }
+    if as_json:
+        typer.echo(json.dumps(stats.as_dict(), sort_keys=True))
+        return
+    verb = "rebuilt" if stats.rebuilt else "indexed"
+    typer.echo(
+        f"{verb}: {stats.sources_read} transcript(s) with new turns, {stats.files_changed} "
+        f"changed file(s), {stats.removed} removed; +{stats.chunks_added}/-{stats.chunks_removed} "
+        f"chunks ({stats.embedded} embedded, {stats.reused} from cache); {stats.chunks_total} "
+        f"chunks in the index ({stats.model}) in {stats.took_s:.1f}s"
+    )

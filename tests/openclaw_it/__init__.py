@@ -1,0 +1,1 @@
+"""Integration suite against the real OpenClaw (pytest marker `openclaw`; issue 9)."""

@@ -1,0 +1,227 @@
+"""`infra serve` with real processes: results equal in-process, concurrency, restarts,
+stale sockets, bad requests, SIGTERM, and a light client path."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import OpenClawHome
+from openclaw_fixtures import append_jsonl, write_jsonl_session
+
+TEST_ENV = {"OPENCLAW_INFRA_EMBEDDING_MODEL": "test-hash-embedder",
+            "OPENCLAW_INFRA_TEST_EMBEDDER": "1"}
+
+
+def _sock(home: OpenClawHome) -> Path:
+    return home.data / "recall.sock"
+
+
+def _start(home: OpenClawHome) -> subprocess.Popen[str]:
+    env = {**home.env, **TEST_ENV}
+    proc = subprocess.Popen([sys.executable, "-m", "openclaw_infra", "serve"], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "listening on" in line:
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"serve did not start: {proc.stderr.read()}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=30)
+
+
+def _recall(home: OpenClawHome, *args: str) -> dict:
+    proc = home.run("recall", *args, "--json", extra_env=TEST_ENV)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _raw(path: Path, data: bytes) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        s.sendall(data)
+        buf = b""
+        while b"\n" not in buf:
+            block = s.recv(65536)
+            if not block:
+                break
+            buf += block
+    return json.loads(buf.split(b"\n", 1)[0])
+
+
+@pytest.fixture
+def home(oc_home: OpenClawHome) -> Iterator[OpenClawHome]:
+    write_jsonl_session(oc_home.state, "main", "s1", [
+        ("user", "My sister Lena moved to Porto in March"),
+        ("assistant", "Porto is lovely. Does she like it?"),
+        ("user", "The boiler service is booked for the 14th"),
+        ("assistant", "Noted: boiler service on the 14th"),
+    ], key="agent:main:telegram:dm:42")
+    (oc_home.workspace / "MEMORY.md").write_text("# Memory\n\n- Lena: sister, lives in Porto\n")
+    done = oc_home.run("index", extra_env=TEST_ENV)
+    assert done.returncode == 0, done.stderr
+    yield oc_home
+
+
+def _strip(answer: dict) -> dict:
+    return {**answer, "took_ms": 0}
+
+
+def test_results_equal_in_process_and_new_chunks_seen(home: OpenClawHome) -> None:
+    """With the service up, answers equal --no-service answers; chunks indexed by another
+    process after the service started are found without a restart; SIGTERM removes the
+    socket and exits 0."""
+    proc = _start(home)
+    try:
+        assert _sock(home).stat().st_mode & 0o777 == 0o600
+        for q in ("where does Lena live", "boiler"):
+            assert _strip(_recall(home, q)) == _strip(_recall(home, q, "--no-service"))
+        path = home.state / "agents" / "main" / "sessions" / "s1.jsonl"
+        append_jsonl(path, [("user", "The passport renewal appointment is at 9:40 on Monday")])
+        assert home.run("index", extra_env=TEST_ENV).returncode == 0
+        found = _recall(home, "passport renewal appointment")
+        assert any("9:40" in r["text"] for r in found["results"])
+        assert _strip(found) == _strip(_recall(home, "passport renewal appointment",
+                                               "--no-service"))
+        batch = home.run("recall", "--batch", "-", input="Lena\n\nboiler\n", extra_env=TEST_ENV)
+        lines = [json.loads(x) for x in batch.stdout.splitlines()]
+        assert [x["query"] for x in lines] == ["Lena", "", "boiler"]
+    finally:
+        assert _stop(proc) == 0
+    assert not _sock(home).exists()
+
+
+def test_concurrent_clients_garbage_and_oversized(home: OpenClawHome) -> None:
+    """20 concurrent clients all get their own answer; garbage and oversized requests get
+    an error reply and the service keeps serving."""
+    from openclaw_infra.memory import service_client
+
+    proc = _start(home)
+    settings = home.settings(**{"embedding_model": "test-hash-embedder"})
+    try:
+        results: dict[int, object] = {}
+
+        def client(i: int) -> None:
+            results[i] = service_client.recall(settings, [f"Lena {i}", "boiler"], {"limit": 3})
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(results) == 20
+        for i, answers in results.items():
+            assert isinstance(answers, list) and answers[0]["query"] == f"Lena {i}"
+        assert _raw(_sock(home), b"this is not json\n")["ok"] is False
+        assert "malformed" in _raw(_sock(home), b"[1,2]\n")["error"]
+        big = b'{"v":1,"op":"recall","queries":["' + b"x" * (2 << 20) + b'"]}\n'
+        reply = _raw(_sock(home), big)
+        assert reply["ok"] is False and "larger than" in reply["error"]
+        reply = _raw(_sock(home), b'{"v":1,"op":"recall","queries":["x"],"options":{"limit":0}}\n')
+        assert reply["ok"] is False and reply["exit_code"] == 2
+        assert service_client.ping(settings) is not None
+    finally:
+        _stop(proc)
+
+
+def test_second_instance_exits_75_and_stale_socket_is_replaced(home: OpenClawHome) -> None:
+    """A second `infra serve` exits 75; a socket file left by a dead service neither blocks a
+    new start nor a client (which falls back to in-process search)."""
+    proc = _start(home)
+    try:
+        second = home.run("serve", extra_env=TEST_ENV, timeout=60)
+        assert second.returncode == 75, second.stderr
+        assert "serve is already running" in second.stderr
+    finally:
+        _stop(proc)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(_sock(home)))
+    stale.close()  # the file stays, nobody listens: like a crash
+    assert _sock(home).exists()
+    answer = _recall(home, "Lena")
+    assert answer["results"]
+    proc = _start(home)
+    try:
+        assert _recall(home, "Lena")["results"] == answer["results"]
+    finally:
+        _stop(proc)
+
+
+def test_clients_survive_a_restart(home: OpenClawHome) -> None:
+    """Clients running while the service is killed and restarted all get answers (from the
+    service or from the in-process fallback)."""
+    from openclaw_infra.memory import search, service_client
+
+    settings = home.settings(**{"embedding_model": "test-hash-embedder"})
+    proc = _start(home)
+    stop = threading.Event()
+    answers: list[object] = []
+
+    def loop() -> None:
+        while not stop.is_set():
+            got = service_client.recall(settings, ["boiler"], {})
+            if got is None:
+                got = [search.recall(settings, "boiler")]
+            answers.append(got[0]["results"][0]["citation"])
+
+    import os
+
+    os.environ.update(TEST_ENV)
+    worker = threading.Thread(target=loop)
+    worker.start()
+    try:
+        time.sleep(1)
+        proc.kill()
+        proc.wait()
+        time.sleep(0.5)
+        proc = _start(home)
+        time.sleep(1)
+    finally:
+        stop.set()
+        worker.join(60)
+        _stop(proc)
+        for k in TEST_ENV:
+            os.environ.pop(k, None)
+    assert len(answers) > 3 and len(set(answers)) == 1
+
+
+CLIENT_PROBE = """
+import json, sys
+from openclaw_infra.cli import main
+try:
+    main(["recall", "Lena", "--json"])
+except SystemExit:
+    pass
+print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
+"""
+
+
+def test_client_path_imports_nothing_heavy(home: OpenClawHome) -> None:
+    """With the service up, `infra recall` answers without importing numpy, torch or faiss."""
+    proc = _start(home)
+    try:
+        out = subprocess.run([sys.executable, "-c", CLIENT_PROBE], env={**home.env, **TEST_ENV},
+                             capture_output=True, text=True, check=False, timeout=60)
+    finally:
+        _stop(proc)
+    assert json.loads(out.stdout)["results"]
+    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    assert not loaded & {"numpy", "torch", "faiss", "sentence_transformers", "transformers"}
