@@ -124,7 +124,9 @@ def test_launchd_agents_from_the_same_registry(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "# >>> openclaw-infra" not in (tmp_path / "crontab.txt").read_text()
     plists = sorted((tmp_path / "agents").glob("ai.openclaw.infra.*.plist"))
-    assert len(plists) == len(JOBS)
+    assert len(plists) == len(JOBS) + 1  # and the recall service
+    serve = plistlib.loads((tmp_path / "agents" / "ai.openclaw.infra.serve.plist").read_bytes())
+    assert serve["KeepAlive"] is True and serve["ProgramArguments"][1:] == ["serve"]
     health = plistlib.loads((tmp_path / "agents" / "ai.openclaw.infra.health.plist").read_bytes())
     assert health["ProgramArguments"] == [f"{sys.prefix}/bin/infra", "health", "--quiet"]
     assert health["StartInterval"] == 1800

@@ -115,7 +115,8 @@ def test_concurrent_clients_garbage_and_oversized(home: OpenClawHome) -> None:
     from openclaw_infra.memory import service_client
 
     proc = _start(home)
-    settings = home.settings(**{"embedding_model": "test-hash-embedder"})
+    # a loaded 2-core CI machine: give queued clients time rather than falling back
+    settings = home.settings(embedding_model="test-hash-embedder", recall_service_timeout_s=60)
     try:
         results: dict[int, object] = {}
 
@@ -170,7 +171,7 @@ def test_clients_survive_a_restart(home: OpenClawHome) -> None:
     service or from the in-process fallback)."""
     from openclaw_infra.memory import search, service_client
 
-    settings = home.settings(**{"embedding_model": "test-hash-embedder"})
+    settings = home.settings(embedding_model="test-hash-embedder")
     proc = _start(home)
     stop = threading.Event()
     answers: list[object] = []

@@ -67,25 +67,22 @@ def _root(
 
 
 def _register() -> None:
+    """Commands in the order of the pipeline; each registered only once it works."""
     from openclaw_infra.commands import (
         backup,
         daily_sync,
         health,
         index,
         recall,
+        serve,
         summarize,
         transcribe,
         weekly_synthesis,
     )
 
-    backup.register(app)
-    health.register(app)
-    index.register(app)
-    recall.register(app)
-    summarize.register(app)
-    transcribe.register(app)
-    daily_sync.register(app)
-    weekly_synthesis.register(app)
+    for module in (summarize, daily_sync, weekly_synthesis, index, recall, serve, transcribe,
+                   backup, health):
+        module.register(app)
 
 
 _register()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 import typer
 
@@ -77,6 +78,13 @@ def recall(
             help="One query per line; prints one JSON object per line, in order.",
         ),
     ] = None,
+    no_service: Annotated[
+        bool,
+        typer.Option(
+            "--no-service",
+            help="Search in this process even when `infra serve` is up (same results, slower).",
+        ),
+    ] = False,
 ) -> None:
     """Search past conversations and memory files; results are untrusted notes with citations.
 
@@ -87,7 +95,7 @@ def recall(
     """
     from openclaw_infra.cli import settings_of
     from openclaw_infra.core.errors import UsageError
-    from openclaw_infra.memory import render, search
+    from openclaw_infra.memory import render
 
     settings = settings_of(ctx)
     options = {
@@ -102,15 +110,31 @@ def recall(
     if batch is not None:
         if query is not None:
             raise UsageError("give either a QUERY or --batch, not both")
-        for answer in search.recall_batch(settings, _queries(batch), **options):  # type: ignore[arg-type]
+        for answer in _answers(settings, _queries(batch), options, no_service):
             typer.echo(json.dumps(answer, ensure_ascii=False))
         return
     if query is None:
         raise UsageError("a QUERY (or --batch FILE) is needed", hint="infra recall --help")
-    answer = search.recall(settings, query, **options)  # type: ignore[arg-type]
+    answer = next(iter(_answers(settings, [query], options, no_service)))
     if as_json:
         if not answer["index"]["chunks"]:
             typer.echo(render.EMPTY_INDEX, err=True)
         typer.echo(json.dumps(answer, ensure_ascii=False))
     else:
         typer.echo(render.render_markdown(answer))
+
+
+def _answers(
+    settings: Any, queries: list[str], options: dict[str, Any], no_service: bool
+) -> Iterable[dict[str, Any]]:
+    """From the resident service when it answers (no heavy import here), else in-process;
+    both go through `search.answer_batch`, so the results are the same."""
+    if not no_service:
+        from openclaw_infra.memory import service_client
+
+        answers = service_client.recall(settings, queries, options)
+        if answers is not None:
+            return answers
+    from openclaw_infra.memory import search
+
+    return search.recall_batch(settings, queries, **options)

@@ -125,6 +125,11 @@ CRON_BEGIN = "# >>> openclaw-infra (managed by deploy.sh; edit cron/infra.cronta
 CRON_END = "# <<< openclaw-infra <<<"
 
 
+# The resident recall service: started at boot (cron) or kept alive (launchd), not periodic.
+SERVICE_NAME = "serve"
+SERVICE_ARGS: tuple[str, ...] = ("serve",)
+
+
 def render_crontab(infra_bin: str = "infra") -> str:
     """The crontab block deploy.sh installs; cron/infra.crontab is this with `infra` on PATH."""
     lines = [CRON_BEGIN, "SHELL=/bin/sh", "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin"]
@@ -132,6 +137,8 @@ def render_crontab(infra_bin: str = "infra") -> str:
         lines.append(f"# {spec.name}: {spec.description}")
         argv = " ".join(spec.args)
         lines.append(f"{spec.schedule} {infra_bin} {argv} >/dev/null 2>&1")
+    lines.append("# serve: the resident recall service (a second start exits 75 at once)")
+    lines.append(f"@reboot {infra_bin} {' '.join(SERVICE_ARGS)} >/dev/null 2>&1")
     lines.append(CRON_END)
     return "\n".join(lines) + "\n"
 

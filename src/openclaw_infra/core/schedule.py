@@ -10,7 +10,7 @@ from __future__ import annotations
 import plistlib
 from pathlib import Path
 
-from openclaw_infra.core.jobs import JOBS, JobSpec
+from openclaw_infra.core.jobs import JOBS, SERVICE_ARGS, SERVICE_NAME, JobSpec
 
 LABEL_PREFIX = "ai.openclaw.infra."
 
@@ -63,6 +63,21 @@ def render_plist(spec: JobSpec, infra_bin: str, log_dir: Path, env: dict[str, st
     return plistlib.dumps(body, sort_keys=True)
 
 
+def render_service_plist(infra_bin: str, log_dir: Path, env: dict[str, str]) -> bytes:
+    """The recall service: started at login and restarted by launchd if it dies."""
+    body: dict[str, object] = {
+        "Label": LABEL_PREFIX + SERVICE_NAME,
+        "ProgramArguments": [infra_bin, *SERVICE_ARGS],
+        "EnvironmentVariables": env,
+        "StandardOutPath": str(log_dir / f"launchd-{SERVICE_NAME}.out"),
+        "StandardErrorPath": str(log_dir / f"launchd-{SERVICE_NAME}.err"),
+        "RunAtLoad": True,
+        "KeepAlive": True,
+        "ThrottleInterval": 30,
+    }
+    return plistlib.dumps(body, sort_keys=True)
+
+
 def write_launch_agents(
     target_dir: Path, infra_bin: str, log_dir: Path, env: dict[str, str]
 ) -> list[Path]:
@@ -74,6 +89,9 @@ def write_launch_agents(
         path = target_dir / f"{LABEL_PREFIX}{spec.name}.plist"
         atomic_write_bytes(path, render_plist(spec, infra_bin, log_dir, env), mode=0o644)
         paths.append(path)
+    path = target_dir / f"{LABEL_PREFIX}{SERVICE_NAME}.plist"
+    atomic_write_bytes(path, render_service_plist(infra_bin, log_dir, env), mode=0o644)
+    paths.append(path)
     return paths
 
 

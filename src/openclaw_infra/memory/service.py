@@ -39,6 +39,7 @@ log = structlog.get_logger("infra.serve")
 RECALL_OPTIONS = ("limit", "since", "until", "sources", "agent", "min_score", "max_chars")
 MAX_EMBED_TEXTS = 4096
 READ_TIMEOUT_S = 10.0
+DRAIN_LIMIT_BYTES = 64 << 20
 # macOS: getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1) gives struct xucred {version, uid, …}
 _SOL_LOCAL, _LOCAL_PEERCRED, _XUCRED_SIZE = 0, 1, 76
 
@@ -113,7 +114,9 @@ class RecallService:
             raise UsageError(f"'options' may only hold {', '.join(RECALL_OPTIONS)}")
         options = {**options, "sources": tuple(options.get("sources") or ())}
         with self._lock:
-            answers = list(answer_batch(self._live_searcher(), queries, **options))
+            searcher = self._live_searcher()
+            searcher._refresh()  # follow other writers before the index info is read
+            answers = list(answer_batch(searcher, queries, **options))
             self.served += len(queries)
         return {"ok": True, "answers": answers}
 
@@ -156,14 +159,17 @@ class _Handler(socketserver.StreamRequestHandler):
         except OSError:
             return
         if len(line) > MAX_REQUEST_BYTES:
-            _reply(
-                self,
-                {
-                    "ok": False,
-                    "exit_code": 2,
-                    "error": f"request larger than {MAX_REQUEST_BYTES} bytes",
-                },
-            )
+            # drain the rest of the line (bounded) so the client reads our answer rather
+            # than a broken pipe, then refuse
+            drained = 0
+            with contextlib.suppress(OSError):
+                while not line.endswith(b"\n") and drained < DRAIN_LIMIT_BYTES:
+                    line = self.rfile.readline(1 << 20)
+                    if not line:
+                        break
+                    drained += len(line)
+            error = f"request larger than {MAX_REQUEST_BYTES} bytes"
+            _reply(self, {"ok": False, "exit_code": 2, "error": error})
             return
         try:
             req = json.loads(line)
@@ -184,6 +190,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 refuses a burst of concurrent clients
     service: RecallService
 
 

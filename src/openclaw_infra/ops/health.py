@@ -188,61 +188,18 @@ def check_settings(ctx: HealthContext) -> Iterable[Check]:
     yield Check("settings", OK, f"valid; timezone {s.tz.key}")
 
 
-def check_transcripts(ctx: HealthContext) -> Iterable[Check]:
-    """Which transcript container(s) each OpenClaw agent has (jsonl/sqlite/none)."""
-    from openclaw_infra.openclaw.health_checks import check_transcripts as run
+def _lazy(module: str, name: str) -> CheckFn:
+    """A check that lives with its capability, imported only when health runs it (those
+    modules import this one, and none of them may pull a heavy library)."""
 
-    return run(ctx)
+    def check(ctx: HealthContext) -> Iterable[Check]:
+        from importlib import import_module
 
+        fn: CheckFn = getattr(import_module(module), name)
+        return fn(ctx)
 
-def check_backup(ctx: HealthContext) -> Iterable[Check]:
-    """Newest snapshot's age, count and size (ops/backup_health.py)."""
-    from openclaw_infra.ops.backup_health import check_backup as run
-
-    return run(ctx)
-
-
-def check_drill(ctx: HealthContext) -> Iterable[Check]:
-    """Last successful restore drill's age (ops/backup_health.py)."""
-    from openclaw_infra.ops.backup_health import check_drill as run
-
-    return run(ctx)
-
-
-def check_summaries(ctx: HealthContext) -> Iterable[Check]:
-    """summarize: mode, owed hours, last summary, LLM failures (pipeline/health_checks.py)."""
-    from openclaw_infra.pipeline.health_checks import check_summaries as run
-
-    return run(ctx)
-
-
-def check_digests(ctx: HealthContext) -> Iterable[Check]:
-    """daily-sync and weekly-synthesis: last ages, dropped claims, priorities.md edits
-    (pipeline/digest_health.py)."""
-    from openclaw_infra.pipeline.digest_health import check_digests as run
-
-    return run(ctx)
-
-
-def check_voice_inbox(ctx: HealthContext) -> Iterable[Check]:
-    """Voice inbox backlog and oldest untranscribed note (voice/health_checks.py)."""
-    from openclaw_infra.voice.health_checks import check_voice_inbox as run
-
-    return run(ctx)
-
-
-def check_voice_quarantine(ctx: HealthContext) -> Iterable[Check]:
-    """Quarantined audio files (voice/health_checks.py)."""
-    from openclaw_infra.voice.health_checks import check_voice_quarantine as run
-
-    return run(ctx)
-
-
-def check_memory_index(ctx: HealthContext) -> Iterable[Check]:
-    """Memory index identity, FAISS/SQLite agreement, lag, last run (memory/health_checks.py)."""
-    from openclaw_infra.memory.health_checks import run
-
-    return run(ctx)
+    check.__name__ = name
+    return check
 
 
 CHECKS: list[CheckFn] = [
@@ -250,14 +207,15 @@ CHECKS: list[CheckFn] = [
     check_paths,
     check_disk,
     check_jobs,
-    check_transcripts,
-    check_backup,
-    check_drill,
-    check_summaries,
-    check_digests,
-    check_voice_inbox,
-    check_voice_quarantine,
-    check_memory_index,
+    _lazy("openclaw_infra.openclaw.health_checks", "check_transcripts"),
+    _lazy("openclaw_infra.pipeline.health_checks", "check_summaries"),
+    _lazy("openclaw_infra.pipeline.digest_health", "check_digests"),
+    _lazy("openclaw_infra.memory.health_checks", "run"),
+    _lazy("openclaw_infra.memory.service_health", "check_service"),
+    _lazy("openclaw_infra.voice.health_checks", "check_voice_inbox"),
+    _lazy("openclaw_infra.voice.health_checks", "check_voice_quarantine"),
+    _lazy("openclaw_infra.ops.backup_health", "check_backup"),
+    _lazy("openclaw_infra.ops.backup_health", "check_drill"),
 ]
 
 
