@@ -18,8 +18,10 @@ import pytest
 from conftest import OpenClawHome
 from openclaw_fixtures import append_jsonl, write_jsonl_session
 
-TEST_ENV = {"OPENCLAW_INFRA_EMBEDDING_MODEL": "test-hash-embedder",
-            "OPENCLAW_INFRA_TEST_EMBEDDER": "1"}
+TEST_ENV = {
+    "OPENCLAW_INFRA_EMBEDDING_MODEL": "test-hash-embedder",
+    "OPENCLAW_INFRA_TEST_EMBEDDER": "1",
+}
 
 
 def _sock(home: OpenClawHome) -> Path:
@@ -28,8 +30,13 @@ def _sock(home: OpenClawHome) -> Path:
 
 def _start(home: OpenClawHome) -> subprocess.Popen[str]:
     env = {**home.env, **TEST_ENV}
-    proc = subprocess.Popen([sys.executable, "-m", "openclaw_infra", "serve"], env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openclaw_infra", "serve"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -69,12 +76,18 @@ def _raw(path: Path, data: bytes) -> dict:
 
 @pytest.fixture
 def home(oc_home: OpenClawHome) -> Iterator[OpenClawHome]:
-    write_jsonl_session(oc_home.state, "main", "s1", [
-        ("user", "My sister Lena moved to Porto in March"),
-        ("assistant", "Porto is lovely. Does she like it?"),
-        ("user", "The boiler service is booked for the 14th"),
-        ("assistant", "Noted: boiler service on the 14th"),
-    ], key="agent:main:telegram:dm:42")
+    write_jsonl_session(
+        oc_home.state,
+        "main",
+        "s1",
+        [
+            ("user", "My sister Lena moved to Porto in March"),
+            ("assistant", "Porto is lovely. Does she like it?"),
+            ("user", "The boiler service is booked for the 14th"),
+            ("assistant", "Noted: boiler service on the 14th"),
+        ],
+        key="agent:main:telegram:dm:42",
+    )
     (oc_home.workspace / "MEMORY.md").write_text("# Memory\n\n- Lena: sister, lives in Porto\n")
     done = oc_home.run("index", extra_env=TEST_ENV)
     assert done.returncode == 0, done.stderr
@@ -99,8 +112,9 @@ def test_results_equal_in_process_and_new_chunks_seen(home: OpenClawHome) -> Non
         assert home.run("index", extra_env=TEST_ENV).returncode == 0
         found = _recall(home, "passport renewal appointment")
         assert any("9:40" in r["text"] for r in found["results"])
-        assert _strip(found) == _strip(_recall(home, "passport renewal appointment",
-                                               "--no-service"))
+        assert _strip(found) == _strip(
+            _recall(home, "passport renewal appointment", "--no-service")
+        )
         batch = home.run("recall", "--batch", "-", input="Lena\n\nboiler\n", extra_env=TEST_ENV)
         lines = [json.loads(x) for x in batch.stdout.splitlines()]
         assert [x["query"] for x in lines] == ["Lena", "", "boiler"]
@@ -219,8 +233,14 @@ def test_client_path_imports_nothing_heavy(home: OpenClawHome) -> None:
     """With the service up, `infra recall` answers without importing numpy, torch or faiss."""
     proc = _start(home)
     try:
-        out = subprocess.run([sys.executable, "-c", CLIENT_PROBE], env={**home.env, **TEST_ENV},
-                             capture_output=True, text=True, check=False, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", CLIENT_PROBE],
+            env={**home.env, **TEST_ENV},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
     finally:
         _stop(proc)
     assert json.loads(out.stdout)["results"]

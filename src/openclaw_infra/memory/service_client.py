@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_infra.core.config import Settings
-from openclaw_infra.core.errors import EXIT_CODES, ERROR_CLASSES, InfraError, InternalError
+from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
 
 SOCKET_NAME = "recall.sock"
 MAX_REQUEST_BYTES = 1 << 20  # a batch of a few thousand queries; more is refused

@@ -15,11 +15,17 @@ def check_service(ctx: HealthContext) -> Iterable[Check]:
     latency_ms = round((time.perf_counter() - start) * 1000, 1)
     if reply is None:
         where = "stale socket" if socket_path(ctx.settings).exists() else "no socket"
-        yield Check("service", WARNING,
-                    f"infra serve is down ({where}): each recall loads the model (seconds)",
-                    {"service_up": 0})
+        yield Check(
+            "service",
+            WARNING,
+            f"infra serve is down ({where}): each recall loads the model (seconds)",
+            {"service_up": 0},
+        )
         return
-    yield Check("service", OK,
-                f"infra serve up (pid {reply.get('pid')}, {latency_ms} ms, "
-                f"{reply.get('served', 0)} queries served)",
-                {"service_up": 1, "service_latency_ms": latency_ms})
+    yield Check(
+        "service",
+        OK,
+        f"infra serve up (pid {reply.get('pid')}, {latency_ms} ms, "
+        f"{reply.get('served', 0)} queries served)",
+        {"service_up": 1, "service_latency_ms": latency_ms},
+    )
