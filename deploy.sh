@@ -90,7 +90,8 @@ if [ "$MODE" = uninstall ]; then uninstall; exit 0; fi
 PY="${INFRA_PYTHON:-}"
 if [ -z "$PY" ]; then
   for cand in python3.13 python3.12 python3.11 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    # `command -v` alone is not enough: pyenv shims exist for versions not selected
+    if "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
       PY="$(command -v "$cand")"; break
     fi
   done

@@ -16,6 +16,10 @@ step "infra transcribe --inbox   (voice notes in media/inbound -> memory/voice/)
 "$INFRA" transcribe --inbox
 for f in "$WS"/memory/voice/*.md; do echo "--- $f"; cat "$f"; done
 
+step "infra daily-sync   (each owed day -> memory/daily/, priorities.md)"
+"$INFRA" daily-sync
+for f in "$WS"/memory/daily/*.md; do echo "--- $f"; sed -n '/^# /,$p' "$f"; done
+
 step "infra index   (transcripts + memory files -> SQLite + FAISS)"
 "$INFRA" index
 

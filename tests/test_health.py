@@ -99,4 +99,4 @@ def test_asleep_versus_failed(oc_home: OpenClawHome) -> None:
     check = {c.name: c for c in health.run_checks(settings).checks}["job:health"]
     assert check.state == health.CRITICAL
     assert "missed while asleep" in check.summary and "4 failed in 7d" in check.summary
-    assert check.perf["health_missed_asleep"] >= 14
+    assert check.perf["job_health_missed_asleep"] >= 14

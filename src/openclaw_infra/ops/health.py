@@ -160,15 +160,15 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
         missed_asleep = int(asleep // spec.period_s)
         limit = spec.period_s + spec.grace_s
         perf: dict[str, float | int] = {
-            f"{spec.name}_failures": fails,
-            f"{spec.name}_missed_asleep": missed_asleep,
+            f"job_{spec.name}_failures": fails,
+            f"job_{spec.name}_missed_asleep": missed_asleep,
         }
         if last is None:
             state = WARNING if ctx.now - installed > limit else OK
             text = "never succeeded" + ("" if state else " (not due yet)")
         else:
             age = ctx.now - float(last["ended_at"] or last["started_at"])
-            perf[f"{spec.name}_age_s"] = int(age)
+            perf[f"job_{spec.name}_age_s"] = int(age)
             state = OK
             if age > 2 * limit:
                 state = CRITICAL
