@@ -30,6 +30,8 @@ PY="${INFRA_PYTHON:-python3}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PATH="$VENV/bin:$PATH"
 echo "== ruff"; ruff check src tests benchmarks; ruff format --check src tests benchmarks
 echo "== mypy"; mypy
+# the real OpenClaw for tests/openclaw_it (Node 24 + openclaw from npm, cached between runs)
+echo "== openclaw under test"; "$REPO/scripts/openclaw-under-test.sh" >/dev/null
 echo "== pytest"
 set +e
 python -m pytest -q -p no:cacheprovider "$@"
