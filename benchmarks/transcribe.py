@@ -71,6 +71,12 @@ def _manifest(args: argparse.Namespace) -> list[dict[str, Any]]:
     return files
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process, all threads: steadier than wall time on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_mb(usage: resource.struct_rusage) -> float:
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return usage.ru_maxrss * scale / 2**20
@@ -107,15 +113,16 @@ def worker(args: argparse.Namespace) -> None:
     load_s = time.perf_counter() - started
     for item in manifest:
         path = fixtures / item["file"]
-        best, text, error = float("inf"), "", None
+        best, cpu, text, error = float("inf"), float("inf"), "", None
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             try:
                 text = transcribe_path(settings, path, backend=backend).text
             except InfraError as exc:
                 error = f"exit {exc.exit_code}: {exc.message}"
             best = min(best, time.perf_counter() - t0)
-        row = {"file": item["file"], "seconds": best, "text": text, "error": error}
+            cpu = min(cpu, _cpu_s() - c0)
+        row = {"file": item["file"], "seconds": best, "cpu_s": cpu, "text": text, "error": error}
         print(json.dumps(row), flush=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"summary": True, "load_s": load_s, "peak_rss_mb": _peak_rss_mb(usage)}))
@@ -158,21 +165,26 @@ def run_backend(args: argparse.Namespace, backend: str, beam: int) -> dict[str, 
                 row[key] = row[key + "_counts"][0] / len(ref)
         rows.append(row)
     print(f"\n== {backend}-whisper, beam {beam} ==")
-    print(f"{'clip':34} {'s':>6} {'x rt':>6} {'wer':>6} {'plain':>6}  text")
+    print(f"{'clip':34} {'s':>6} {'cpu s':>6} {'x rt':>6} {'wer':>6} {'plain':>6}  text")
     for r in rows:
         speed = r["duration_s"] / r["seconds"] if r["seconds"] else 0.0
         wer = f"{r['wer']:.3f}" if "wer" in r else "-"
         plain = f"{r['wer_plain']:.3f}" if "wer_plain" in r else "-"
         shown = r["error"] or r["text"]
-        print(f"{r['file']:34} {r['seconds']:6.2f} {speed:6.1f} {wer:>6} {plain:>6}  {shown[:70]}")
+        print(
+            f"{r['file']:34} {r['seconds']:6.2f} {r['cpu_s']:6.2f} {speed:6.1f} {wer:>6} "
+            f"{plain:>6}  {shown[:60]}"
+        )
     real = [r for r in rows if r["kind"] == "real"]
+    speech = [r for r in rows if r["kind"] != "bad"]
     result = {
         "backend": backend,
         "beam": beam,
         "load_s": summary["load_s"],
         "peak_rss_mb": summary["peak_rss_mb"],
-        "speed_speech": _speed([r for r in rows if r["kind"] != "bad"]),
+        "speed_speech": _speed(speech),
         "speed_all": _speed(rows),
+        "cpu_per_audio_s": sum(r["cpu_s"] for r in speech) / sum(r["duration_s"] for r in speech),
     }
     for key in ("wer", "wer_plain"):
         errors = sum(r[key + "_counts"][0] for r in real)
@@ -182,7 +194,8 @@ def run_backend(args: argparse.Namespace, backend: str, beam: int) -> dict[str, 
     print(
         f"import+load {result['load_s']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB, "
         f"speed {result['speed_speech']:.1f}x real time on speech clips, "
-        f"{result['speed_all']:.1f}x on the whole set; real clips WER "
+        f"{result['speed_all']:.1f}x on the whole set, {result['cpu_per_audio_s']:.3f} CPU s "
+        "per audio s on speech; real clips WER "
         f"{result['wer_real_pooled']:.3f} pooled / {result['wer_real_mean']:.3f} mean "
         f"(plain {result['wer_plain_real_pooled']:.3f} / {result['wer_plain_real_mean']:.3f})"
     )
@@ -273,7 +286,7 @@ def main() -> None:
             f"{r['speed_all']:5.1f}x all, WER real {r['wer_real_pooled']:.3f} pooled / "
             f"{r['wer_real_mean']:.3f} mean (plain {r['wer_plain_real_pooled']:.3f} / "
             f"{r['wer_plain_real_mean']:.3f}), load {r['load_s']:.2f} s, "
-            f"RSS {r['peak_rss_mb']:.0f} MB"
+            f"CPU {r['cpu_per_audio_s']:.3f} s per audio s, RSS {r['peak_rss_mb']:.0f} MB"
         )
     if not args.no_inbox:
         run_inbox(args, test_embedder=True)

@@ -116,13 +116,62 @@ def test_decode_enforces_the_duration_limit_when_the_header_lies(tmp_path: Path)
         decode(AUDIO / "synthetic/s05.ogg", max_duration_s=2)
 
 
-def test_openai_clips_never_end_past_the_last_frame() -> None:
-    """openai-whisper loops forever on a clip ending past the audio's last 10 ms frame (seen
-    on s10.ogg, whose VAD region ends at its last sample): ends are clamped to existing
-    frames and regions left empty are dropped."""
-    from openclaw_infra.voice.openai_backend import clip_timestamps
+def test_speech_cut_by_a_vad_window_edge_is_one_region() -> None:
+    """The VAD runs in 30 s windows to bound its memory; speech that straddles a window
+    edge still comes back as one region, and silence before it is not speech."""
+    pytest.importorskip("faster_whisper")
+    import numpy as np
 
-    n = 139_940  # s10.ogg: 8.74625 s, 874 whole frames
-    assert clip_timestamps([(0.208, 8.74625)], n) == [0.21, 8.74]
-    assert clip_timestamps([(0.0, 2.0), (8.745, 8.75)], n) == [0.0, 2.0]
-    assert clip_timestamps([], n) == []
+    from openclaw_infra.voice.vad import WINDOW_S, speech_regions
+
+    speech = decode(AUDIO / "synthetic/s05.ogg", max_duration_s=1800)
+    lead = (WINDOW_S - 3) * SAMPLE_RATE
+    samples = np.concatenate([np.zeros(lead, dtype=np.float32), speech])
+    regions = speech_regions(samples)
+    assert regions is not None and len(regions) == 1
+    start, end = regions[0]
+    assert lead - 0.6 * SAMPLE_RATE < start < lead + 1.0 * SAMPLE_RATE
+    assert end > WINDOW_S * SAMPLE_RATE + 1.5 * SAMPLE_RATE
+
+
+def test_speech_times_map_back_to_the_recording() -> None:
+    """Segments decoded from the glued speech get their times in the original recording;
+    an end exactly at a seam stays in the earlier region."""
+    import numpy as np
+
+    from openclaw_infra.voice.speech import SpeechMap
+    from openclaw_infra.voice.vad import join_close
+
+    assert join_close([(0, 10), (40, 50), (12, 20)], gap=5) == [(0, 20), (40, 50)]
+    speech = SpeechMap([(16_000, 32_000), (160_000, 192_000)])  # 1-2 s and 10-12 s
+    glued = speech.collect(np.arange(200_000, dtype=np.float32))
+    assert glued.size == 48_000
+    assert glued[0] == 16_000 and glued[16_000] == 160_000
+    assert speech.original_time(0.0) == 1.0
+    assert speech.original_time(0.5) == 1.5
+    assert speech.original_time(1.0) == 10.0
+    assert speech.original_time(1.0, is_end=True) == 2.0
+    assert speech.original_time(2.5) == 11.5
+    assert speech.original_time(9.0, is_end=True) == 12.0
+
+
+def test_long_speech_goes_to_the_model_in_bounded_pieces() -> None:
+    """Speech is handed over in pieces of at most PIECE_S (backends hold features for all
+    they are given, about 0.75 MB per second): short regions are grouped, and a long one is
+    cut at its quietest moment near the limit, not mid-word."""
+    import numpy as np
+
+    from openclaw_infra.voice.speech import PIECE_S, pieces
+
+    rate = SAMPLE_RATE
+    loud = np.full(200 * rate, 0.5, dtype=np.float32)
+    pause = PIECE_S * rate - 4 * rate  # a quiet 200 ms, 4 s before the limit
+    loud[pause : pause + rate // 5] = 0.0
+    split = pieces(loud, [(0, 200 * rate)])
+    assert all(sum(e - s for s, e in p.regions) <= PIECE_S * rate for p in split)
+    first_cut = split[0].regions[-1][1]
+    assert pause <= first_cut <= pause + rate // 5
+    assert [r for p in split for r in p.regions][-1][1] == 200 * rate
+    short = [(0, 10 * rate), (20 * rate, 40 * rate), (50 * rate, 90 * rate)]
+    assert [p.regions for p in pieces(loud, short)] == [short[:2], short[2:]]
+    assert pieces(loud, []) == []

@@ -9,16 +9,31 @@ from openclaw_infra.voice.guard import MIN_REPEATS, collapse_loops, guard
 from openclaw_infra.voice.transcript import Segment, clean_text
 
 
-def seg(text: str, no_speech: float = 0.05, start: float = 0.0) -> Segment:
-    return Segment(start, start + 1.0, text, -0.3, no_speech, 1.2)
+def seg(text: str, no_speech: float = 0.05, start: float = 0.0, logprob: float = -0.3) -> Segment:
+    return Segment(start, start + 1.0, text, logprob, no_speech, 1.2)
 
 
 def test_silence_loop_across_windows_is_dropped_entirely() -> None:
-    """openai-whisper on 10 minutes of silence (measured): 20 windows of "you" judged silent
-    (no_speech_prob 0.95) leave no text at all, not one "you"."""
-    result = guard([seg(" you", no_speech=0.95, start=30.0 * i) for i in range(20)])
+    """Twenty windows of "you" judged silent (no_speech_prob 0.95) leave no text at all, not
+    one "you", even when each was decoded confidently."""
+    result = guard([seg(" you", no_speech=0.95, start=30.0 * i, logprob=-0.2) for i in range(20)])
     assert result.segments == []
     assert result.loops_removed == 20
+
+
+def test_a_lone_silence_hallucination_is_dropped() -> None:
+    """One window of silence decoded as "you" (no-speech 0.95, log-prob -0.70, measured on
+    both backends) is dropped; speech Whisper is unsure of but calls speech stays, and so
+    does a confident segment even when the no-speech head hesitates."""
+    result = guard(
+        [
+            seg(" you", no_speech=0.95, logprob=-0.70),
+            seg("Half past seven.", no_speech=0.38, logprob=-0.9),
+            seg("Call Anna.", no_speech=0.85, logprob=-0.2),
+        ]
+    )
+    assert [s.text for s in result.segments] == ["Half past seven.", "Call Anna."]
+    assert result.dropped == 1
 
 
 def test_loop_across_windows_over_speech_keeps_one_copy() -> None:

@@ -178,7 +178,13 @@ class Settings(BaseSettings):
         description="Whisper model name or local path (a CTranslate2 "
         "directory for faster-whisper, a .pt checkpoint for openai-whisper).",
     )
-    whisper_beam_size: int = Field(default=1, ge=1, le=10, description="Beam size.")
+    whisper_beam_size: int = Field(
+        default=5,
+        ge=1,
+        le=10,
+        description="Whisper beam size; 1 is greedy decoding (about 15% less CPU, a little "
+        "less accurate).",
+    )
     voice_inbox_dirs: str = Field(
         default="", description="Colon-separated inbox dirs (default <state>/media/inbound)."
     )

@@ -177,8 +177,9 @@ def quarantine(src: Path, quarantine_dir: Path, reason: str) -> Path:
         n += 1
     try:
         os.replace(src, target)
+        target.chmod(FILE_MODE)  # it now lives among infra's private files
     except OSError:
-        # another filesystem: copy durably, then remove the original
+        # another filesystem: copy durably (0600), then remove the original
         atomic_write_bytes(target, src.read_bytes())
         src.unlink()
     atomic_write_text(target.with_name(target.name + ".reason.txt"), reason.rstrip() + "\n")

@@ -173,11 +173,15 @@ def decode(path: Path, *, max_duration_s: float) -> np.ndarray:
         raise NoInputError(f"{path}: permission denied") from None
     except av.error.FFmpegError as exc:
         raise DataError(f"{path}: cannot decode audio ({_ffmpeg_reason(exc)})") from None
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-    if samples.size == 0:
+    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    chunks.clear()
+    if pcm.size == 0:
         raise DataError(f"{path}: no decodable audio (truncated?)")
-    check_duration(path, samples.size / SAMPLE_RATE, max_duration_s)
-    return samples.astype(np.float32) / 32768.0
+    check_duration(path, pcm.size / SAMPLE_RATE, max_duration_s)
+    samples = pcm.astype(np.float32)
+    del pcm  # one float copy at a time: a long note is tens of MB
+    samples *= 1 / 32768
+    return samples
 
 
 def is_digital_silence(samples: np.ndarray) -> bool:

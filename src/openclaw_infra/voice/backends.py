@@ -41,7 +41,6 @@ class Backend(Protocol):
     name: str  # "faster-whisper" or "openai-whisper"
     model: str  # the model setting it was loaded from (name or path)
     load_s: float
-    vad: bool  # whether speech detection runs before decoding
 
     def transcribe(self, samples: np.ndarray, *, beam_size: int) -> Decoded: ...
 

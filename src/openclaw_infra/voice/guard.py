@@ -7,6 +7,10 @@ threshold, voice activity detection); this pure function catches what is left, w
 backend ran:
 
 - a segment with no word characters (".", "♪", "…") is not speech;
+- a segment Whisper's own no-speech head rates `SILENT` or more and that decoded without
+  confidence (mean log-prob under `UNSURE`) is the silence hallucination: tiny.en writes
+  "you" over 30 s of silence at 0.95 / -0.70 (measured, both backends), while the fixture
+  speech clips never pass 0.38 (Whisper's own skip rule, 0.6 and -1.0, misses it);
 - an n-gram said `MIN_REPEATS` or more times in a row inside a segment is kept once;
 - the same text in `SEGMENT_RUN` or more consecutive segments is a loop across windows: kept
   once, or dropped entirely when Whisper itself judged those windows silent.
@@ -23,6 +27,8 @@ MAX_NGRAM = 12
 MIN_REPEATS = 4
 SEGMENT_RUN = 3
 LOOP_NO_SPEECH = 0.5
+SILENT = 0.8
+UNSURE = -0.5
 
 _WORD = re.compile(r"\w")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -32,7 +38,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 class GuardResult:
     segments: list[Segment]
     loops_removed: int  # repetitions cut (words or whole segments)
-    dropped: int  # segments without any word
+    dropped: int  # segments without any word, or judged silent
 
 
 def _key(word: str) -> str:
@@ -84,7 +90,8 @@ def guard(segments: list[Segment]) -> GuardResult:
     removed = dropped = 0
     for seg in segments:
         text = clean_text(seg.text)
-        if not _WORD.search(text):
+        silent = seg.no_speech_prob >= SILENT and seg.avg_logprob < UNSURE
+        if silent or not _WORD.search(text):
             dropped += 1
             continue
         words, cut = collapse_loops(text.split())

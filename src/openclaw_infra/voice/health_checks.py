@@ -1,8 +1,8 @@
 """`infra health` checks for voice notes: inbox backlog, oldest untranscribed file, quarantine.
 
 Standard library and SQLite only (health must start fast). A voice note is untranscribed
-while the ledger has no row for its (path, size, mtime); one waiting longer than the inbox
-job's period plus grace means the job is not keeping up or not running.
+while the ledger has no row for its (path, size, mtime); one waiting over an hour (four
+15-minute runs) means the job is not keeping up or not running.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from openclaw_infra.ops.health import CRITICAL, OK, WARNING, Check, HealthContext, fmt_age
 from openclaw_infra.voice.scan import quarantine_dir, scan
 
-JOB = "transcribe"
 WAIT_WARN_S = 60 * 60  # four missed 15-minute runs
 WAIT_CRIT_S = 24 * 60 * 60
 RECENT_QUARANTINE_S = 24 * 60 * 60

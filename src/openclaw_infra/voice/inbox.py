@@ -5,14 +5,16 @@ For each audio file, oldest first: leave it if it is still being written (change
 (same path, size and mtime) or the same content (SHA-256) was transcribed under another
 name; refuse symlinks that lead outside the inbox dirs; quarantine what cannot be read as
 audio, with a reason file; otherwise transcribe it, write the note, record it. OpenClaw's
-files stay where they are; drop-folder files move to `processed/` once recorded. The notes
-are indexed as `voice` at the end, after the Whisper model is released, so the two models
-are never in memory together.
+files stay where they are; drop-folder files move to `processed/` once recorded.
+
+The notes are not embedded here: the `index` job (every 15 minutes) files `memory/voice/` as
+`voice`, and OpenClaw's own memory search sees new Markdown within seconds. Loading the
+embedding model in this process too took the run from about 360 MB to 820 MB peak, over the
+400 MB an 8 GB Mac mini can spare for it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import time
@@ -26,7 +28,6 @@ import structlog
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import DataError, NoInputError
 from openclaw_infra.core.fsio import (
-    FILE_MODE,
     ensure_private_dir,
     fsync_dir,
     quarantine,
@@ -34,7 +35,7 @@ from openclaw_infra.core.fsio import (
 )
 from openclaw_infra.voice import records
 from openclaw_infra.voice.audio import check_file
-from openclaw_infra.voice.backends import Backend, reset_backends
+from openclaw_infra.voice.backends import Backend
 from openclaw_infra.voice.notes import write_note
 from openclaw_infra.voice.scan import PROCESSED, Candidate, quarantine_dir, scan
 from openclaw_infra.voice.transcriber import transcribe_path
@@ -55,7 +56,6 @@ class InboxStats:
     seen: int = 0  # handled by an earlier run
     audio_s: float = 0.0
     transcribe_s: float = 0.0
-    indexed: int = 0
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,7 +92,6 @@ class _Run:
         self.conn = records.open_voice_db(conn)
         self.backend = backend
         self.stats = InboxStats()
-        self.to_index: list[Path] = []
         self.tz = settings.tz
 
     def _settled(self, cand: Candidate, now: float) -> bool:
@@ -106,8 +105,6 @@ class _Run:
 
     def _quarantine(self, cand: Candidate, sha: str | None, reason: str) -> None:
         moved = quarantine(cand.path, quarantine_dir(self.settings), reason)
-        with contextlib.suppress(OSError):
-            moved.chmod(FILE_MODE)  # it now lives in infra's private data dir
         self._record(cand, "quarantined", sha256=sha, moved_to=str(moved), reason=reason)
         self.stats.quarantined += 1
         log.warning("voice.quarantined", path=str(cand.path), reason=reason, to=str(moved))
@@ -208,7 +205,6 @@ class _Run:
                 self.stats.no_speech += 1
             else:
                 self.stats.transcribed += 1
-                self.to_index.append(note)
         if moved_to is not None:
             _move(cand.path, moved_to)
 
@@ -221,9 +217,4 @@ def run_inbox(
     now = time.time()
     for cand in scan(settings):
         run.handle(cand, now)
-    if run.to_index:
-        reset_backends()  # free the Whisper model before the embedding model loads
-        from openclaw_infra.memory.indexer import index_files
-
-        run.stats.indexed = index_files(settings, run.to_index).files_changed
     return run.stats

@@ -1,8 +1,8 @@
 """openai-whisper (PyTorch, fp32 on the CPU): the reference implementation as a backend.
 
 Slower and larger than faster-whisper, kept because it is Whisper's own code and loads the
-original `.pt` checkpoints. It only decodes the stretches the VAD marks as speech
-(`clip_timestamps`), so silence never reaches the decoder.
+original `.pt` checkpoints. Like faster-whisper it gets only the speech the VAD found
+(`voice/vad.py`), so silence never reaches its decoder.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_infra.core.errors import UnavailableError
-from openclaw_infra.voice import vad
 from openclaw_infra.voice.backends import (
     BEST_OF,
     COMPRESSION_RATIO_THRESHOLD,
@@ -24,26 +23,6 @@ from openclaw_infra.voice.transcript import Decoded, Segment
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-HOP = 160  # samples per mel frame: whisper seeks in 10 ms frames
-
-
-def clip_timestamps(regions: list[tuple[float, float]], n_samples: int) -> list[float]:
-    """Speech regions as openai-whisper `clip_timestamps`, every end inside the audio.
-
-    openai-whisper (20250625) never finishes when a clip ends past the last mel frame (it
-    keeps seeking by a zero-length segment), and the VAD's padded last region often ends
-    exactly at the end of the file, a fraction of a frame too far once rounded. So ends are
-    clamped to whole frames that exist, and regions left empty are dropped.
-    """
-    last = n_samples // HOP
-    clips: list[float] = []
-    for start, end in regions:
-        first, stop = round(start * 100), min(round(end * 100), last)
-        if stop > first:
-            clips.extend((first / 100, stop / 100))
-    return clips
 
 
 class OpenAIWhisperBackend:
@@ -67,7 +46,6 @@ class OpenAIWhisperBackend:
                 hint="set OPENCLAW_INFRA_WHISPER_MODEL to a model name or a .pt checkpoint",
             ) from exc
         self.load_s = time.perf_counter() - started
-        self.vad = vad.available()
 
     def _language(self, samples: np.ndarray) -> tuple[str, float]:
         if not self._model.is_multilingual:
@@ -83,14 +61,7 @@ class OpenAIWhisperBackend:
     def transcribe(self, samples: np.ndarray, *, beam_size: int) -> Decoded:
         import whisper
 
-        regions = vad.speech_regions(samples)
-        clips: list[float] | str = "0"  # no VAD installed: the whole recording
-        if regions is not None:
-            clips = clip_timestamps(regions, samples.size)
-            if not clips:
-                return Decoded([], "", 0.0)
-        start = int(float(clips[0]) * vad.SAMPLE_RATE) if isinstance(clips, list) else 0
-        language, probability = self._language(samples[start:])
+        language, probability = self._language(samples)
         result = whisper.transcribe(
             self._model,
             samples,
@@ -100,7 +71,6 @@ class OpenAIWhisperBackend:
             logprob_threshold=LOG_PROB_THRESHOLD,
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             condition_on_previous_text=False,
-            clip_timestamps=clips,
             verbose=None,
             fp16=False,
             beam_size=beam_size if beam_size > 1 else None,
