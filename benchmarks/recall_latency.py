@@ -1,6 +1,7 @@
 """Recall latency and index throughput.
 
     python benchmarks/recall_latency.py [--sizes 10000,100000] [--queries 200] [--cli-runs 5]
+                                        [--pool 1]
 
 1. Index throughput: `index_all` on one LoCoMo conversation written as OpenClaw transcripts
    (real packaged MiniLM), in chunks per second, against raw `model.encode` on the very same
@@ -8,9 +9,9 @@
    embed zero chunks.
 2. In-process query latency (p50/p95) of a warm `Searcher` at each store size, with and
    without the query embedding. Stores of 10k/100k chunks are built from the real chunk texts
-   and vectors of the LoCoMo dev conversations, repeated with a per-copy marker word and a
-   small random perturbation of the vectors (re-normalised), so FTS5 and FAISS do real-sized
-   work without embedding 100k texts on a laptop CPU.
+   and vectors of LoCoMo dev conversations (`--pool`), repeated with a per-copy marker word
+   and a small random perturbation of the vectors (re-normalised), so FTS5 and FAISS do
+   real-sized work without embedding 100k texts on a laptop CPU.
 3. CLI end-to-end p50 of `infra recall --json` (a fresh process: imports, model load, FAISS
    load, query) on the smallest store.
 """
@@ -205,6 +206,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--cli-runs", type=int, default=5)
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=1,
+        help="LoCoMo conversations whose chunks seed the synthetic stores",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -218,7 +225,7 @@ def main() -> None:
         settings, rows = throughput(work, convs[0])
         embedder = get_embedder(settings)
         pool = list(rows)
-        for n, conv in enumerate(convs[1:], 1):  # the other conversations widen the pool
+        for n, conv in enumerate(convs[1 : args.pool], 1):  # more conversations, wider pool
             state = work / f"pool{n}" / "state"
             write_transcripts(conv, state)
             extra = settings.model_copy(

@@ -9,7 +9,8 @@ turn's time, 30 s per later turn), `infra index` indexes it and `infra recall --
 through the real CLI). From the same store, in-process: dense-only, BM25-only, and
 OpenClaw's memory_search scheme (its own 400-token chunks with 80-token overlap, 0.7 vector +
 0.3 text over each retriever's candidates; given whole chunks, no minimum score and no date
-decay, i.e. its best case).
+decay, i.e. its best case). `--notes` writes each session as a dated Markdown memory note
+instead (`memory/YYYY-MM-DD-HHMM.md`), which measures the Markdown chunking.
 
 Scoring (../shared/eval/locomo/README.md): a question is a hit at k when the text of every
 evidence turn is contained in the top-k returned texts, cut to 6,000 characters in total;
@@ -98,6 +99,19 @@ def write_transcripts(conv: dict[str, Any], state: Path) -> None:
         (folder / f"{sid}.jsonl").write_text(
             "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
         )
+
+
+def write_notes(conv: dict[str, Any], workspace: Path) -> None:
+    """`--notes`: each session as a dated memory note (`memory/YYYY-MM-DD-HHMM.md`, the name
+    OpenClaw's session-memory hook uses), one bullet per turn."""
+    folder = workspace / "memory"
+    folder.mkdir(parents=True, exist_ok=True)
+    for _n, start, turns in sessions(conv):
+        lines = [f"# {start:%Y-%m-%d %H:%M}", ""]
+        for turn in turns:
+            role = "user" if turn["speaker"] == conv["speaker_a"] else "assistant"
+            lines.append(f"- {role}: {turn['text'].strip()}")
+        (folder / f"{start:%Y-%m-%d-%H%M}.md").write_text("\n".join(lines) + "\n")
 
 
 def evidence_ids(raw: Sequence[str]) -> list[str]:
@@ -220,8 +234,10 @@ def openclaw_chunks(lines: Sequence[str], tokens: int = 400, overlap: int = 80) 
     return chunks
 
 
-def build_openclaw_store(settings: Any, conv: dict[str, Any], embedder: Any) -> None:
-    """A second store holding OpenClaw-scheme chunks of the same transcripts."""
+def build_openclaw_store(
+    settings: Any, conv: dict[str, Any], embedder: Any, *, bullet: str = ""
+) -> None:
+    """A second store holding OpenClaw-scheme chunks of the same transcripts (or notes)."""
     from openclaw_infra.core.db import transaction
     from openclaw_infra.memory import store
     from openclaw_infra.memory.chunking import Chunk
@@ -280,6 +296,12 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=4)
     parser.add_argument("--work", type=Path, help="keep the homes here (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="also print the table as JSON")
+    parser.add_argument(
+        "--notes",
+        action="store_true",
+        help="write each session as a dated Markdown memory note instead of a "
+        "transcript (measures the Markdown chunking)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -297,7 +319,10 @@ def main() -> None:
         home = work / conv["sample_id"]
         shutil.rmtree(home, ignore_errors=True)
         state = home / "state"
-        write_transcripts(conv, state)
+        if args.notes:
+            write_notes(conv, state / "workspace")
+        else:
+            write_transcripts(conv, state)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
         env.update(
             {
@@ -329,7 +354,7 @@ def main() -> None:
             timezone="UTC",
             embedding_model=PACKAGED_MODEL,
         )
-        build_openclaw_store(oc_settings, conv, embedder)
+        build_openclaw_store(oc_settings, conv, embedder, bullet="- " if args.notes else "")
         per_method["OpenClaw scheme"] = run_in_process(
             oc_settings,
             [q for q, _, _ in qs],

@@ -310,3 +310,42 @@ def test_empty_store_answers_empty(oc_home) -> None:  # type: ignore[no-untyped-
     answer = recall(oc_home.settings(), "anything")
     assert answer["results"] == [] and answer["index"]["chunks"] == 0
     assert not Path(oc_home.settings().db_path).exists()
+
+
+def test_health_checks_see_identity_agreement_and_lag(home) -> None:  # type: ignore[no-untyped-def]
+    """Health: OK when all agrees; a FAISS file holding a vector SQLite lacks is CRITICAL; a
+    missing file WARNING; a changed source shows as lag."""
+    import numpy as np
+
+    from openclaw_infra.memory.health_checks import run
+    from openclaw_infra.ops.health import CRITICAL, OK, WARNING, HealthContext, open_readonly
+
+    s = home.settings()
+    index_all(s, embedder=EMB)
+
+    def states() -> dict[str, int]:
+        conn = open_readonly(s)
+        try:
+            return {c.name: c.state for c in run(HealthContext(s, conn))}
+        finally:
+            assert conn is not None
+            conn.close()
+
+    assert states()["index"] == CRITICAL  # settings name the packaged model, not the hash one
+    s = home.settings(embedding_model="test-hash-embedder")
+    assert states() == {"index": OK, "vectors": OK, "index_lag": OK}
+    conn = _conn(s)
+    gen = store.active_generation(conn)
+    assert gen is not None
+    vectors = VectorIndex.open(s.data / FILE_NAME, conn, gen)
+    conn.close()
+    # a second vector under an existing id: FAISS now holds one more than SQLite accounts for
+    vectors.index.add_with_ids(
+        np.ones((1, 64), dtype=np.float32) / 8.0, np.array([vectors.high_water], dtype=np.int64)
+    )
+    vectors.save(s.data / FILE_NAME)
+    assert states()["vectors"] == CRITICAL
+    (s.data / FILE_NAME).unlink()
+    assert states()["vectors"] == WARNING
+    append_jsonl(home.state / "agents/main/sessions/s1.jsonl", [("user", "more")])
+    assert states()["index_lag"] == OK  # changed moments ago: stale, but not yet late

@@ -101,8 +101,16 @@ class SentenceTransformerEmbedder:
         else:
             source = self.setting
         try:
+            import sys
+
             from sentence_transformers import SentenceTransformer
 
+            if not sys.stderr.isatty():
+                # progress bars only on a terminal: OpenClaw's exec stores stderr with
+                # stdout, and a bar in front of `infra recall --json` breaks the agent's JSON
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
             model = SentenceTransformer(source)
         except ImportError as exc:
             raise UnavailableError(f"sentence-transformers is not installed ({exc})") from None

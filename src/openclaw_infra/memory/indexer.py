@@ -1,11 +1,12 @@
 """Indexing: transcripts (through the reader's cursors) and Markdown memory into the store.
 
-Work is done one document at a time under the store-write lock, so `index_files` calls from
-other jobs (summarize, transcribe) interleave with a long `infra index` instead of waiting
-for all of it. For each document the new chunks are diffed against the stored ones: chunks
-whose range and text are unchanged keep their ids (FAISS is untouched), vectors of known
-texts come from the content-hash cache, and only new texts are embedded, before the SQLite
-transaction opens. A document's chunks, turns and reader cursor commit together. FAISS is
+Work is done a group of documents at a time under the store-write lock, so `index_files`
+calls from other jobs (summarize, transcribe) interleave with a long `infra index` instead of
+waiting for all of it. For each document the new chunks are diffed against the stored ones:
+chunks whose range and text are unchanged keep their ids (FAISS is untouched), vectors of
+known texts come from the content-hash cache, and only new texts are embedded, in one batch
+per group and before any SQLite transaction opens. A document's chunks, turns and reader
+cursor commit together. FAISS is
 caught up and saved at the end (a crash before that loses nothing: the next open catches up).
 
 `--rebuild` fills a new *generation* beside the active one (queries keep using the old one),
@@ -44,6 +45,7 @@ from openclaw_infra.memory.chunking import (
 from openclaw_infra.memory.embedder import Embedder, get_embedder
 from openclaw_infra.memory.store import Doc, Generation
 from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex
+from openclaw_infra.openclaw.cursors import CursorStore, ensure_cursor_schema
 
 if TYPE_CHECKING:
     from openclaw_infra.core.config import Settings
@@ -84,6 +86,45 @@ class IndexStats:
         data = asdict(self)
         data.update(data.pop("extra"))
         return data
+
+
+# A group of documents shares one embedding batch and one hold of the store-write lock:
+# big enough for the model to run at full speed, small enough for other writers to get in.
+GROUP_CHUNKS = 256
+GROUP_DOCS = 64
+
+
+@dataclass
+class _Plan:
+    """One document's planned change, computed before its transaction opens."""
+
+    key: str
+    kind: str
+    path: str
+    chunks: list[Chunk]
+    doc: Doc | None  # as stored before this change
+    agent: str | None = None
+    session_id: str | None = None
+    fingerprint: str | None = None
+    old_from: int | None = None  # stored chunks starting here or later are replaced
+    restart: bool = False  # drop the stored turns first (a rewritten transcript)
+    new_turns: list[Turn] = field(default_factory=list)
+    first_idx: int = 0  # index of new_turns[0] among the document's turns
+    cursor: tuple[Any, Any] | None = None  # (CursorStore, Cursor) to record with the change
+
+
+_ADDITIVE = (
+    "sources_read",
+    "rewritten",
+    "files_changed",
+    "removed",
+    "turns_added",
+    "chunks_added",
+    "chunks_removed",
+    "embedded",
+    "reused",
+    "malformed",
+)
 
 
 def kind_of(settings: Settings, path: Path) -> str:
@@ -169,11 +210,12 @@ class _Pass:
         self.consumer = consumer
         self.stats = stats
         self.lock_each = lock_each
+        self.seen: dict[str, tuple[int, int]] = {}  # fingerprints of the files read
         self._checked_identity = False
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """The store-write lock for one document (unless the caller holds it already)."""
+        """The store-write lock for one group of documents (unless the caller holds it)."""
         with store_write_lock(self.settings.locks_dir) if self.lock_each else nullcontext():
             yield
 
@@ -199,7 +241,7 @@ class _Pass:
         if not self._checked_identity:
             actual = str(self.embedder.identity)
             if actual != self.gen.model:
-                raise _mismatch(self.gen.model, actual)
+                raise model_mismatch(self.gen.model, actual)
             self._checked_identity = True
 
     # --- one document -------------------------------------------------------------------------
@@ -233,9 +275,64 @@ class _Pass:
             zip((c.content_hash for c in new), self.vectors_for(new), strict=True)
         )
 
+    # --- planning and committing documents --------------------------------------------------
+    def run_group(self, plans: Sequence[_Plan]) -> None:
+        """Embed what the plans need in one batch, then commit each document on its own."""
+        self.prepare([c for p in plans for c in p.chunks])
+        for plan in plans:
+            self.commit(plan)
+
+    def commit(self, plan: _Plan) -> None:
+        """A document's turns, chunks and reader cursor, in one transaction."""
+        with transaction(self.conn):
+            if plan.restart and plan.doc is not None:
+                store.clear_turns(self.conn, plan.doc.id)
+            doc_id = store.upsert_doc(
+                self.conn,
+                self.gen.gen,
+                plan.key,
+                kind=plan.kind,
+                path=plan.path,
+                agent=plan.agent,
+                session_id=plan.session_id,
+                fingerprint=plan.fingerprint,
+                n_turns=plan.first_idx + len(plan.new_turns),
+            )
+            stored = store.get_doc(self.conn, self.gen.gen, plan.key)
+            assert stored is not None and stored.id == doc_id
+            store.add_turns(self.conn, doc_id, plan.first_idx, plan.new_turns)
+            old = [] if plan.doc is None else store.chunks_of(self.conn, doc_id, plan.old_from)
+            self.sync_chunks(stored, plan.chunks, old)
+            if plan.cursor is not None:
+                cursors, cursor = plan.cursor
+                cursors.set(plan.key, cursor)
+
+    def grouped(
+        self,
+        items: Sequence[Any],
+        plan: Callable[[Any], _Plan | None],
+        progress: Progress,
+        what: str,
+    ) -> None:
+        """Plan and commit `items` in groups, each under one hold of the store-write lock."""
+        done = 0
+        while done < len(items):
+            with self.unit():
+                plans: list[_Plan] = []
+                size = 0
+                while done < len(items) and size < GROUP_CHUNKS and len(plans) < GROUP_DOCS:
+                    planned = plan(items[done])
+                    done += 1
+                    if planned is not None:
+                        plans.append(planned)
+                        size += len(planned.chunks)
+                self.run_group(plans)
+            progress.update(what, done, len(items))
+
     # --- Markdown files -----------------------------------------------------------------------
-    def index_file(self, path: Path, *, kind: str | None = None) -> dict[str, tuple[int, int]]:
-        """(Re)index one Markdown file, or drop it when gone; returns its fingerprint."""
+    def plan_file(self, path: Path, *, kind: str | None = None) -> _Plan | None:
+        """What (re)indexing one Markdown file takes; None when unchanged or gone (a gone
+        file's document is dropped here)."""
         key = "file:" + display_path(self.settings, path)
         fp = freshness.fingerprint(path)
         try:
@@ -246,44 +343,31 @@ class _Pass:
                 with transaction(self.conn):
                     self.stats.chunks_removed += store.delete_doc(self.conn, doc.id)
                 self.stats.removed += 1
-            return {}
+            return None
         except OSError as exc:
             raise os_error_to_infra(exc, path) from exc
         self.stats.files += 1
+        if fp:
+            self.seen[str(path)] = fp
         text = raw.decode("utf-8", errors="replace")
         digest = sha256_text(text)
         doc = store.get_doc(self.conn, self.gen.gen, key)
-        seen = {str(path): fp} if fp else {}
         if doc is not None and doc.fingerprint == digest:
-            return seen
+            return None
         ts = file_timestamp(self.settings, path, (fp[0] / 1e9) if fp else time.time())
-        chunks = [Chunk(c.start, c.end, ts, c.text) for c in markdown_chunks(text)]
-        self.prepare(chunks)
-        with transaction(self.conn):
-            doc_id = store.upsert_doc(
-                self.conn,
-                self.gen.gen,
-                key,
-                kind=kind or kind_of(self.settings, path),
-                path=display_path(self.settings, path),
-                agent=None,
-                session_id=None,
-                fingerprint=digest,
-                n_turns=0,
-            )
-            stored = store.get_doc(self.conn, self.gen.gen, key)
-            assert stored is not None and stored.id == doc_id
-            self.sync_chunks(stored, chunks, store.chunks_of(self.conn, doc_id))
         self.stats.files_changed += 1
-        return seen
+        return _Plan(
+            key=key,
+            kind=kind or kind_of(self.settings, path),
+            path=display_path(self.settings, path),
+            fingerprint=digest,
+            chunks=[Chunk(c.start, c.end, ts, c.text) for c in markdown_chunks(text)],
+            doc=doc,
+        )
 
-    def index_memory_tree(self, progress: Progress) -> dict[str, tuple[int, int]]:
+    def index_memory_tree(self, progress: Progress) -> None:
         files = list(freshness.memory_files(self.settings))
-        seen: dict[str, tuple[int, int]] = {}
-        for n, path in enumerate(files, 1):
-            with self.unit():
-                seen.update(self.index_file(path))
-            progress.update("memory files", n, len(files))
+        self.grouped(files, self.plan_file, progress, "memory files")
         # files that vanished from the tree drop their chunks
         present = {"file:" + display_path(self.settings, p) for p in files}
         for doc in store.docs_with_prefix(self.conn, self.gen.gen, "file:"):
@@ -295,7 +379,6 @@ class _Pass:
             with self.unit(), transaction(self.conn):
                 self.stats.chunks_removed += store.delete_doc(self.conn, doc.id)
             self.stats.removed += 1
-        return seen
 
     def _doc_file(self, doc: Doc) -> Path | None:
         rel = doc.key.removeprefix("file:")
@@ -304,34 +387,32 @@ class _Pass:
 
     # --- transcripts --------------------------------------------------------------------------
     def index_transcripts(self, progress: Progress) -> None:
-        from openclaw_infra.openclaw.cursors import CursorStore
         from openclaw_infra.openclaw.reader import discover_sources
 
         cursors = CursorStore(self.conn, self.consumer)
         sources = discover_sources(self.settings)
         self.stats.sources += len(sources)
-        for n, source in enumerate(sources, 1):
-            if not source.is_user_conversation:
-                self.stats.sources_skipped += 1
-                continue
-            with self.unit():
-                self.index_source(source, cursors)
-            progress.update("transcripts", n, len(sources))
+        mine = [s for s in sources if s.is_user_conversation]
+        self.stats.sources_skipped += len(sources) - len(mine)
+        self.grouped(
+            mine, lambda source: self.plan_source(source, cursors), progress, "transcripts"
+        )
         self._drop_vanished(sources, cursors)
 
-    def index_source(self, source: Source, cursors: Any) -> None:
+    def plan_source(self, source: Source, cursors: Any) -> _Plan | None:
+        """Read what the cursor has not seen; plan the turns and the windows they change."""
         from openclaw_infra.openclaw.reader import read_new
 
         cursor = cursors.get(source.key)
         batch = read_new(self.settings, source, cursor)
         self.stats.malformed += batch.stats.malformed
         if batch.stats.gone:
-            return
+            return None
         if not batch.items and not batch.rewritten:
             if batch.end != cursor:
                 with transaction(self.conn):  # noise only: remember we read past it
                     cursors.set(source.key, batch.end)
-            return
+            return None
         doc = store.get_doc(self.conn, self.gen.gen, source.key)
         restart = batch.rewritten or doc is None
         n_old = 0 if restart or doc is None else doc.n_turns
@@ -348,39 +429,24 @@ class _Pass:
         lo = first_open_window(n_old, WINDOW_TURNS, WINDOW_STRIDE)
         tail = [] if restart or doc is None else store.load_turns(self.conn, doc.id, lo)
         region = tail + new_turns
-        chunks = window_chunks(region, offset=lo)
-        old = (
-            []
-            if doc is None
-            else (
-                store.chunks_of(self.conn, doc.id)
-                if restart
-                else store.chunks_of(self.conn, doc.id, region[0].position)
-            )
-        )
-        self.prepare(chunks)
-        with transaction(self.conn):
-            if restart and doc is not None:
-                store.clear_turns(self.conn, doc.id)
-            doc_id = store.upsert_doc(
-                self.conn,
-                self.gen.gen,
-                source.key,
-                kind="session",
-                path=source.rel_path,
-                agent=source.agent,
-                session_id=source.session_id,
-                fingerprint=None,
-                n_turns=n_old + len(new_turns),
-            )
-            stored = store.get_doc(self.conn, self.gen.gen, source.key)
-            assert stored is not None and stored.id == doc_id
-            store.add_turns(self.conn, doc_id, n_old, new_turns)
-            self.sync_chunks(stored, chunks, old)
-            cursors.set(source.key, batch.end)
         self.stats.sources_read += 1
         self.stats.turns_added += len(new_turns)
         self.stats.rewritten += int(batch.rewritten)
+        return _Plan(
+            key=source.key,
+            kind="session",
+            path=source.rel_path,
+            agent=source.agent,
+            session_id=source.session_id,
+            chunks=window_chunks(region, offset=lo),
+            doc=doc,
+            # every stored chunk is replaced on a restart, else only those of the open tail
+            old_from=None if restart or not region else region[0].position,
+            restart=restart,
+            new_turns=new_turns,
+            first_idx=n_old,
+            cursor=(cursors, batch.end),
+        )
 
     def _drop_vanished(self, sources: Sequence[Source], cursors: Any) -> None:
         """Sessions whose file is gone, or that an agent store no longer lists, drop out.
@@ -407,7 +473,7 @@ class _Pass:
             self.stats.removed += 1
 
 
-def _mismatch(index_model: str, configured: str) -> UnavailableError:
+def model_mismatch(index_model: str, configured: str) -> UnavailableError:
     return UnavailableError(
         f"the memory index was built with {index_model}, but the configured embedding model "
         f"is {configured}",
@@ -422,7 +488,7 @@ def check_model(gen: Generation, configured: str) -> None:
     model load; the dimension is checked as soon as the model is loaded to embed."""
     built = gen.model.rpartition(":")[0]
     if built != configured:
-        raise _mismatch(gen.model, configured)
+        raise model_mismatch(gen.model, configured)
 
 
 def _save_vectors(settings: Settings, conn: sqlite3.Connection, gen: Generation) -> int:
@@ -463,14 +529,17 @@ def index_files(
             work = _Pass(
                 settings, conn, embedder, gen, consumer=CONSUMER, stats=stats, lock_each=False
             )
-            seen: dict[str, tuple[int, int]] = {}
+            plans = []
             for given in paths:
                 path = Path(given)
                 if path.suffix.lower() not in (".md", ".markdown") and path.exists():
                     raise NoInputError(f"{path}: not a Markdown file")
-                seen.update(work.index_file(path))
+                planned = work.plan_file(path)
+                if planned is not None:
+                    plans.append(planned)
+            work.run_group(plans)
             with transaction(conn):
-                store.record_seen(conn, seen, full_scan=False, seen_at=time.time())
+                store.record_seen(conn, work.seen, full_scan=False, seen_at=time.time())
             stats.chunks_total = _save_vectors(settings, conn, gen)
     finally:
         conn.close()
@@ -485,7 +554,6 @@ def index_all(
     rebuild: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
-    on_phase: Callable[[str], None] | None = None,
 ) -> IndexStats:
     """Index everything: transcripts of every selected agent, `MEMORY.md` and
     `memory/**/*.md` (not `memory/.dreams/`). Incremental; `rebuild=True` builds a new
@@ -493,14 +561,12 @@ def index_all(
     started = time.monotonic()
     embedder = embedder or get_embedder(settings)
     conn = store.open_store(settings)
-    from openclaw_infra.openclaw.cursors import ensure_cursor_schema
-
     ensure_cursor_schema(conn)
     stats = IndexStats(rebuilt=rebuild)
     bar = Progress(progress)
     try:
         if rebuild:
-            _rebuild(settings, conn, embedder, stats=stats, bar=bar, on_phase=on_phase)
+            _rebuild(settings, conn, embedder, stats=stats, bar=bar)
         else:
             scan_at = time.time()
             with store_write_lock(settings.locks_dir):
@@ -513,8 +579,6 @@ def index_all(
             work.index_transcripts(bar)
             work.index_memory_tree(bar)
             with store_write_lock(settings.locks_dir):
-                if on_phase:
-                    on_phase("save")
                 with transaction(conn):
                     store.record_seen(conn, seen_files, full_scan=True, seen_at=scan_at)
                 stats.chunks_total = _save_vectors(settings, conn, gen)
@@ -533,10 +597,8 @@ def _rebuild(
     *,
     stats: IndexStats,
     bar: Progress,
-    on_phase: Callable[[str], None] | None,
 ) -> None:
-    from openclaw_infra.openclaw.cursors import CursorStore
-
+    """Fill a new (or the interrupted) building generation, then switch over under the lock."""
     identity = str(embedder.identity)
     with store_write_lock(settings.locks_dir), transaction(conn):
         shadow = store.building_generation(conn)
@@ -554,12 +616,13 @@ def _rebuild(
     work.index_transcripts(bar)
     work.index_memory_tree(bar)
     with store_write_lock(settings.locks_dir):
-        if on_phase:
-            on_phase("swap")
         scan_at = time.time()
         seen_files = freshness.scan(settings)
+        # the catch-up pass counts only what it changed (the first pass already counted
+        # every source and file it looked at)
+        caught_up = IndexStats()
         final = _Pass(
-            settings, conn, embedder, shadow, consumer=consumer, stats=stats, lock_each=False
+            settings, conn, embedder, shadow, consumer=consumer, stats=caught_up, lock_each=False
         )
         final.index_transcripts(bar)
         final.index_memory_tree(bar)
@@ -569,8 +632,9 @@ def _rebuild(
             for doc in store.docs_with_prefix(conn, old.gen, "file:"):
                 if store.get_doc(conn, shadow.gen, doc.key) is None:
                     path = final._doc_file(doc)
-                    if path is not None and path.exists():
-                        final.index_file(path, kind=doc.kind)
+                    planned = final.plan_file(path, kind=doc.kind) if path else None
+                    if planned is not None:
+                        final.run_group([planned])
         shadow_cursors = CursorStore(conn, consumer)
         live_cursors = CursorStore(conn, CONSUMER)
         with transaction(conn):
@@ -583,6 +647,8 @@ def _rebuild(
             if old is not None:
                 store.drop_generation(conn, old.gen)
             store.record_seen(conn, seen_files, full_scan=True, seen_at=scan_at)
+        for name in _ADDITIVE:
+            setattr(stats, name, getattr(stats, name) + getattr(caught_up, name))
         active = store.active_generation(conn)
         assert active is not None and active.gen == shadow.gen
         stats.chunks_total = _save_vectors(settings, conn, active)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from openclaw_infra.core.errors import UnavailableError, UsageError
+from openclaw_infra.core.errors import UsageError
 from openclaw_infra.memory import freshness, store
 from openclaw_infra.memory.chunking import render_turns
 from openclaw_infra.memory.embedder import Embedder, get_embedder, model_name
-from openclaw_infra.memory.indexer import check_model
+from openclaw_infra.memory.indexer import check_model, model_mismatch
 from openclaw_infra.memory.store import KINDS, Generation
 from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex
 
@@ -55,6 +55,7 @@ class Fusion:
 
 
 SHIPPED = Fusion()
+BM25_DEPTH = 1000  # BM25 scores read per query (candidates and the vector hits' text scores)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS_TEXT = """
@@ -247,11 +248,7 @@ class Searcher:
         if not self._identity_ok and self.gen is not None:
             actual = str(self.embedder.identity)
             if actual != self.gen.model:
-                raise UnavailableError(
-                    f"the memory index was built with {self.gen.model}, but the configured "
-                    f"embedding model is {actual}",
-                    hint="run `infra index --rebuild`",
-                )
+                raise model_mismatch(self.gen.model, actual)
             self._identity_ok = True
         return vectors
 
@@ -317,15 +314,21 @@ class Searcher:
         allowed = self._allowed_ids(filters) if filters.any else None
         dense_hits = [] if fusion.mode == "bm25" else self.vectors.search(qvec, k, allowed)
         match = fts_query(query)
-        bm25_hits = [] if fusion.mode == "dense" or match is None else self._bm25(match, filters, k)
+        # BM25 must score every match to rank them anyway, so one query returns a deep list:
+        # its head are the text candidates, the rest scores the vector candidates (a match
+        # ranked below it counts as 0, as a non-match does)
+        deep = max(k, BM25_DEPTH) if fusion.mode == "hybrid" else k
+        scored_text = (
+            [] if fusion.mode == "dense" or match is None else self._bm25(match, filters, deep)
+        )
+        bm25_hits = scored_text[:k]
         ids = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in bm25_hits]))
         cands = self._load(ids)
         dense = dict(dense_hits)
         text = dict(bm25_hits)
         if fusion.mode == "hybrid":  # OpenClaw scores a candidate 0 where a retriever missed it
             self._fill_dense(cands, dense, qvec)
-            if match is not None:
-                text.update(self._bm25_for(match, [c.id for c in cands if c.id not in text]))
+            text = dict(scored_text)
         # nothing in common with the query (no shared term, no positive similarity): not a hit
         scored = [c for c in score(cands, dense, text, fusion) if c.score > 0]
         if fusion.dedup in ("drop", "merge"):
@@ -365,20 +368,6 @@ class Searcher:
         )
         rows = self.conn.execute(sql, [match, self.gen.gen, *args, k])
         return [(int(r[0]), float(r[1])) for r in rows]
-
-    def _bm25_for(self, match: str, ids: Sequence[int]) -> dict[int, float]:
-        assert self.conn is not None
-        out: dict[int, float] = {}
-        for start in range(0, len(ids), 500):
-            part = list(ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            for r in self.conn.execute(
-                "SELECT rowid, -bm25(memory_fts) FROM memory_fts "  # noqa: S608
-                f"WHERE memory_fts MATCH ? AND rowid IN ({marks})",
-                [match, *part],
-            ):
-                out[int(r[0])] = float(r[1])
-        return out
 
     def _load(self, ids: Sequence[int]) -> list[_Candidate]:
         assert self.conn is not None and self.gen is not None
@@ -502,6 +491,9 @@ def score(
     return sorted(cands, key=lambda c: (-c.score, c.id))
 
 
+_PART = re.compile(r" \(part \d+/\d+\): ")
+
+
 def resolve_overlaps(
     ranked: Sequence[_Candidate], *, merge: bool, limit: int, merge_limit: int = 0
 ) -> list[_Candidate]:
@@ -512,11 +504,14 @@ def resolve_overlaps(
     above the `limit`-th kept result are merged in, so weak windows never inflate a result
     past what the caller's character budget can take."""
     kept: list[_Candidate] = []
-    by_doc: dict[int, list[_Candidate]] = {}
+    by_doc: dict[tuple[int, int], list[_Candidate]] = {}
     for c in ranked:
         if merge and len(kept) >= limit:
             break
-        mates = by_doc.setdefault(c.doc_id, [])
+        # a "(part k/n)" chunk holds the rest of a long message that the window over the
+        # same turn cuts off: it is its own result, never folded into that window
+        lane = (c.doc_id, c.id if _PART.search(c.text, 0, 400) else -1)
+        mates = by_doc.setdefault(lane, [])
         hit = next((k for k in mates if c.start <= k.end and k.start <= c.end), None)
         if hit is None:
             mates.append(c)
