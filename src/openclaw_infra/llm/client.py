@@ -212,8 +212,14 @@ class AnthropicClient:
                 # a request packed to the budget has no room to echo the reply so far:
                 # keep what came back, flagged, rather than fail the run
                 log.warning("llm.continuation_over_budget", model=self.model, calls=calls)
-                return Completion("\n".join(p for p in pieces if p), tokens_in, tokens_out,
-                                  stop_reason, calls, truncated=True)
+                return Completion(
+                    "\n".join(p for p in pieces if p),
+                    tokens_in,
+                    tokens_out,
+                    stop_reason,
+                    calls,
+                    truncated=True,
+                )
             text, used_in, used_out, stop_reason = self._create(system, messages, limit)
             tokens_in += used_in
             tokens_out += used_out
