@@ -80,8 +80,17 @@ def _register() -> None:
         weekly_synthesis,
     )
 
-    for module in (summarize, daily_sync, weekly_synthesis, index, recall, serve, transcribe,
-                   backup, health):
+    for module in (
+        summarize,
+        daily_sync,
+        weekly_synthesis,
+        index,
+        recall,
+        serve,
+        transcribe,
+        backup,
+        health,
+    ):
         module.register(app)
 
 
