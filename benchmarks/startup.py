@@ -26,9 +26,11 @@ def measure(argv: list[str], runs: int, env: dict[str, str]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--state-dir", default=None)
     args = parser.parse_args()
     infra = shutil.which("infra") or "infra"
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.state_dir or tmp
         env = {**os.environ, "OPENCLAW_STATE_DIR": home, "OPENCLAW_INFRA_TIMEZONE": "UTC"}
         for label, argv in (
             ("infra --help", [infra, "--help"]),
