@@ -203,6 +203,7 @@ class AnthropicClient:
         pieces: list[str] = []
         tokens_in = tokens_out = calls = 0
         stop_reason = "end_turn"
+        truncated = False
         for continuation in range(MAX_CONTINUATIONS + 1):
             try:
                 self.check_budget(system, messages)
@@ -212,14 +213,8 @@ class AnthropicClient:
                 # a request packed to the budget has no room to echo the reply so far:
                 # keep what came back, flagged, rather than fail the run
                 log.warning("llm.continuation_over_budget", model=self.model, calls=calls)
-                return Completion(
-                    "\n".join(p for p in pieces if p),
-                    tokens_in,
-                    tokens_out,
-                    stop_reason,
-                    calls,
-                    truncated=True,
-                )
+                truncated = True
+                break
             text, used_in, used_out, stop_reason = self._create(system, messages, limit)
             tokens_in += used_in
             tokens_out += used_out
@@ -227,18 +222,11 @@ class AnthropicClient:
             if stop_reason != "max_tokens":
                 pieces.append(text)
                 break
-            kept = _complete_lines(text)
-            pieces.append(kept)
+            pieces.append(_complete_lines(text))
             if continuation == MAX_CONTINUATIONS:
                 log.warning("llm.output_truncated", model=self.model, calls=calls)
-                return Completion(
-                    "\n".join(p for p in pieces if p),
-                    tokens_in,
-                    tokens_out,
-                    stop_reason,
-                    calls,
-                    truncated=True,
-                )
+                truncated = True
+                break
             so_far = "\n".join(p for p in pieces if p).rstrip() or "-"
             messages = [
                 {"role": "user", "content": user},
@@ -246,7 +234,12 @@ class AnthropicClient:
                 {"role": "user", "content": CONTINUE_PROMPT},
             ]
         return Completion(
-            "\n".join(p for p in pieces if p), tokens_in, tokens_out, stop_reason, calls
+            "\n".join(p for p in pieces if p),
+            tokens_in,
+            tokens_out,
+            stop_reason,
+            calls,
+            truncated=truncated,
         )
 
     def _create(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openclaw_infra.ops.health import fmt_age
+
 EMPTY_INDEX = "The memory index is empty: nothing has been indexed yet (run `infra index`)."
 
 
@@ -21,19 +23,8 @@ def _freshness(index: dict[str, Any]) -> str:
     text = f"{index.get('chunks', 0)} chunks"
     if index.get("stale"):
         lag = float(index.get("lag_s") or 0)
-        text += f", stale: sources changed {_age(lag)} ago and are not indexed yet"
+        text += f", stale: sources changed {fmt_age(lag)} ago and are not indexed yet"
     return text
-
-
-def _age(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
 
 
 def render_markdown(answer: dict[str, Any]) -> str:
