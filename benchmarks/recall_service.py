@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recall_latency import build_store, pct, throughput
-from recall_quality import DATA, questions
+from recall_quality import DATA, questions, sessions
 
 
 def timed(env: dict[str, str], qs: list[str], *extra: str) -> list[float]:
@@ -58,7 +58,8 @@ def main() -> None:
 
         indexed, pool = throughput(work, convs[0])
         model = str(get_embedder(indexed).identity)
-        settings = build_store(work / "store", args.size, list(pool), model)
+        turns = [t["text"] for conv in convs for _n, _start, ts in sessions(conv) for t in ts]
+        settings = build_store(work / "store", args.size, list(pool), model, turns)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
         env.update(
             {
