@@ -8,10 +8,10 @@
    chunk texts with the same batch size; then a re-index of the unchanged data, which must
    embed zero chunks.
 2. In-process query latency (p50/p95) of a warm `Searcher` at each store size, with and
-   without the query embedding. Stores of 10k/100k chunks are built from the real chunk texts
-   and vectors of LoCoMo dev conversations (`--pool`), repeated with a per-copy marker word
-   and a small random perturbation of the vectors (re-normalised), so FTS5 and FAISS do
-   real-sized work without embedding 100k texts on a laptop CPU.
+   without the query embedding. Stores of 10k/100k chunks hold windows of 4 turns drawn at
+   random from all LoCoMo dev turns, with the real chunk vectors of `--pool` conversations
+   slightly perturbed (re-normalised), so FTS5 and FAISS do real-sized work without
+   embedding 100k texts on a laptop CPU.
 3. CLI end-to-end p50 of `infra recall --json` (a fresh process: imports, model load, FAISS
    load, query) on the smallest store.
 """
@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recall_quality import DATA, questions, write_transcripts
+from recall_quality import DATA, questions, sessions, write_transcripts
 
 
 def pct(values: list[float], q: float) -> float:
@@ -90,14 +90,18 @@ def throughput(work: Path, conv: dict[str, Any]) -> tuple[Any, list[tuple[str, b
     return settings, rows
 
 
-def build_store(path: Path, size: int, pool: list[tuple[str, bytes]], model: str) -> Any:
-    """A store of `size` chunks made from `pool` (texts marked per copy, vectors jittered)."""
+def build_store(
+    path: Path, size: int, pool: list[tuple[str, bytes]], model: str, turns: list[str]
+) -> Any:
+    """A store of `size` chunks: texts are windows of 4 turns drawn at random from LoCoMo (so
+    term frequencies spread as in a long history rather than repeating one conversation),
+    vectors are the pool's real chunk vectors with a small jitter, re-normalised."""
     import numpy as np
 
     from openclaw_infra.core.config import Settings
     from openclaw_infra.core.db import transaction
     from openclaw_infra.memory import store
-    from openclaw_infra.memory.chunking import Chunk
+    from openclaw_infra.memory.chunking import Chunk, Turn, render_turns
     from openclaw_infra.memory.indexer import _save_vectors
 
     settings = Settings(
@@ -119,10 +123,15 @@ def build_store(path: Path, size: int, pool: list[tuple[str, bytes]], model: str
         idx = np.arange(made, made + n) % len(pool)
         vecs = base[idx] + rng.normal(0, 0.02, (n, dim)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        chunks = [
-            Chunk(k, k + 3, 1.6e9 + k * 60.0, f"{pool[i][0]}\ncopy{(made + k) // len(pool)}")
-            for k, i in enumerate(idx)
-        ]
+        chunks = []
+        for k in range(n):
+            picks = rng.integers(0, len(turns), 4)
+            ts = 1.6e9 + (made + k) * 600.0
+            window = [
+                Turn(j, "e", ts + 30 * j, "user" if j % 2 else "assistant", turns[int(p)])
+                for j, p in enumerate(picks)
+            ]
+            chunks.append(Chunk(k, k + 3, ts, render_turns(window)))
         with transaction(conn):
             doc_n += 1
             key = f"bench:{doc_n}"
@@ -241,10 +250,11 @@ def main() -> None:
             ]
             conn.close()
         model = str(embedder.identity)
+        turns = [t["text"] for conv in convs for _n, _start, ts in sessions(conv) for t in ts]
         smallest = None
         for size in sorted(int(s) for s in args.sizes.split(",")):
             started = time.perf_counter()
-            built = build_store(work / f"store{size}", size, pool, model)
+            built = build_store(work / f"store{size}", size, pool, model, turns)
             print(
                 f"built a {size}-chunk store in {time.perf_counter() - started:.0f}s",
                 file=sys.stderr,

@@ -56,6 +56,8 @@ class Fusion:
 
 SHIPPED = Fusion()
 BM25_DEPTH = 1000  # BM25 scores read per query (candidates and the vector hits' text scores)
+COMMON_FRACTION = 0.05  # query words in more of the chunks than this leave the BM25 query...
+COMMON_MIN_CHUNKS = 20_000  # ...once the store is this big (see Searcher._informative)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS_TEXT = """
@@ -71,16 +73,21 @@ s t don did didn doesn isn wasn weren hasn haven hadn won wouldn shouldn couldn 
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 OR-query of the content words (quoted: user text is never FTS syntax)."""
+def query_words(text: str) -> list[str]:
+    """The content words of a query, in order, without stopwords or repeats."""
     words: list[str] = []
     for word in _WORD.findall(text.lower()):
-        if word in STOPWORDS or word in words:
-            continue
-        words.append(word)
+        if word not in STOPWORDS and word not in words:
+            words.append(word)
+    return words[:64]
+
+
+def fts_query(text: str, words: Sequence[str] | None = None) -> str | None:
+    """An FTS5 OR-query of the content words (quoted: user text is never FTS syntax)."""
+    words = query_words(text) if words is None else words
     if not words:
         return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words[:64])
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def parse_when(text: str | None, settings: Settings, *, end: bool = False) -> float | None:
@@ -234,6 +241,14 @@ class Searcher:
             return 0
         return store.chunk_count(self.conn, self.gen.gen)
 
+    def _has_chunks(self) -> bool:
+        if self.conn is None or self.gen is None:
+            return False
+        row = self.conn.execute(
+            "SELECT 1 FROM memory_chunks WHERE gen=? LIMIT 1", (self.gen.gen,)
+        ).fetchone()
+        return row is not None
+
     def index_info(self) -> dict[str, Any]:
         fresh = freshness.freshness(self.conn, self.settings)
         return {
@@ -278,7 +293,7 @@ class Searcher:
             raise UsageError("--max-chars must be at least 1")
         self._refresh()
         results: list[dict[str, Any]] = []
-        if query.strip() and self.gen is not None and self.chunk_count():
+        if query.strip() and self.gen is not None and self._has_chunks():
             qvec = query_vector if query_vector is not None else self.embed([query])[0]
             ranked = self.ranked(query, qvec, filters, limit, fusion)
             results = self._shape(ranked, limit, min_score, max_chars)
@@ -313,7 +328,7 @@ class Searcher:
         k = max(fusion.candidates, limit * 4)
         allowed = self._allowed_ids(filters) if filters.any else None
         dense_hits = [] if fusion.mode == "bm25" else self.vectors.search(qvec, k, allowed)
-        match = fts_query(query)
+        match = fts_query(query, self._informative(query_words(query)))
         # BM25 must score every match to rank them anyway, so one query returns a deep list:
         # its head are the text candidates, the rest scores the vector candidates (a match
         # ranked below it counts as 0, as a non-match does)
@@ -359,7 +374,16 @@ class Searcher:
         ]
 
     def _bm25(self, match: str, filters: Filters, k: int) -> list[tuple[int, float]]:
+        """Top `k` (id, BM25) of the active generation, best first."""
         assert self.conn is not None and self.gen is not None
+        if not filters.any and not self._other_generation():
+            # FTS5's own `ORDER BY rank LIMIT` path, no join: the common case, and the fast one
+            rows = self.conn.execute(
+                "SELECT rowid, -rank FROM memory_fts WHERE memory_fts MATCH ? "
+                "ORDER BY rank LIMIT ?",
+                (match, k),
+            )
+            return [(int(r[0]), float(r[1])) for r in rows]
         where, args = filters.sql()
         sql = (
             "SELECT c.id, -bm25(memory_fts) AS s FROM memory_fts "  # noqa: S608
@@ -368,6 +392,37 @@ class Searcher:
         )
         rows = self.conn.execute(sql, [match, self.gen.gen, *args, k])
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _informative(self, words: list[str]) -> list[str]:
+        """Drop words found in more than COMMON_FRACTION of the chunks from the BM25 query.
+
+        Their BM25 weight is small (IDF of a word in 10% of chunks is ~2, a rare one's ~10)
+        but they make FTS5 score most of a large store: at 100k chunks a few such words cost
+        tens of milliseconds. The rarest words always stay, so a query never goes empty."""
+        assert self.conn is not None
+        total = self._vectors.count if self._vectors is not None else 0
+        if total < COMMON_MIN_CHUNKS or len(words) <= 1:
+            return words
+        df = {
+            w: int(
+                self.conn.execute(
+                    "SELECT count(*) FROM memory_fts WHERE memory_fts MATCH ?",
+                    ('"' + w.replace('"', '""') + '"',),
+                ).fetchone()[0]
+            )
+            for w in words
+        }
+        kept = [w for w in words if df[w] <= COMMON_FRACTION * total]
+        return kept or sorted(words, key=lambda w: df[w])[:2]
+
+    def _other_generation(self) -> bool:
+        """True while a rebuild's rows share the FTS table with the active generation."""
+        assert self.conn is not None and self.gen is not None
+        row = self.conn.execute(
+            "SELECT 1 FROM memory_generations WHERE gen != ? AND state = 'building'",
+            (self.gen.gen,),
+        ).fetchone()
+        return row is not None
 
     def _load(self, ids: Sequence[int]) -> list[_Candidate]:
         assert self.conn is not None and self.gen is not None

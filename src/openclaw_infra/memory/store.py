@@ -108,7 +108,7 @@ MIGRATIONS = (
     Migration(
         "store-002-meta",
         # small facts about the store, e.g. how far the deletion log has been pruned
-        ("CREATE TABLE memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
+        ("CREATE TABLE IF NOT EXISTS memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
     ),
 )
 
