@@ -12,8 +12,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from openclaw_infra.memory import service_client
 
 from conftest import OpenClawHome
 from openclaw_fixtures import append_jsonl, write_jsonl_session
@@ -28,13 +31,13 @@ def _sock(home: OpenClawHome) -> Path:
     return home.data / "recall.sock"
 
 
-def _start(home: OpenClawHome) -> subprocess.Popen[str]:
+def _start(home: OpenClawHome, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[str]:
     env = {**home.env, **TEST_ENV}
     proc = subprocess.Popen(
         [sys.executable, "-m", "openclaw_infra", "serve"],
         env=env,
         stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         text=True,
     )
     assert proc.stderr is not None
@@ -126,8 +129,6 @@ def test_results_equal_in_process_and_new_chunks_seen(home: OpenClawHome) -> Non
 def test_concurrent_clients_garbage_and_oversized(home: OpenClawHome) -> None:
     """20 concurrent clients all get their own answer; garbage and oversized requests get
     an error reply and the service keeps serving."""
-    from openclaw_infra.memory import service_client
-
     proc = _start(home)
     # a loaded 2-core CI machine: give queued clients time rather than falling back
     settings = home.settings(embedding_model="test-hash-embedder", recall_service_timeout_s=60)
@@ -183,7 +184,7 @@ def test_second_instance_exits_75_and_stale_socket_is_replaced(home: OpenClawHom
 def test_clients_survive_a_restart(home: OpenClawHome) -> None:
     """Clients running while the service is killed and restarted all get answers (from the
     service or from the in-process fallback)."""
-    from openclaw_infra.memory import search, service_client
+    from openclaw_infra.memory import search
 
     settings = home.settings(embedding_model="test-hash-embedder")
     proc = _start(home)
@@ -220,17 +221,25 @@ def test_clients_survive_a_restart(home: OpenClawHome) -> None:
 
 CLIENT_PROBE = """
 import json, sys
-from openclaw_infra.cli import main
+from openclaw_infra.entry import main
+sys.argv = ["infra", "recall", "Lena", "--json"]
 try:
-    main(["recall", "Lena", "--json"])
+    main()
 except SystemExit:
     pass
 print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
 """
 
+FULL_CLI = """
+import sys
+from openclaw_infra.cli import main
+main(sys.argv[1:])
+"""
+
 
 def test_client_path_imports_nothing_heavy(home: OpenClawHome) -> None:
-    """With the service up, `infra recall` answers without importing numpy, torch or faiss."""
+    """With the service up, `infra recall` is answered by the stdlib-only fast path: not
+    even the CLI's own libraries (typer, pydantic, structlog) are imported."""
     proc = _start(home)
     try:
         out = subprocess.run(
@@ -245,4 +254,128 @@ def test_client_path_imports_nothing_heavy(home: OpenClawHome) -> None:
         _stop(proc)
     assert json.loads(out.stdout)["results"]
     loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
-    assert not loaded & {"numpy", "torch", "faiss", "sentence_transformers", "transformers"}
+    heavy = {"numpy", "torch", "faiss", "sentence_transformers", "transformers"}
+    assert not loaded & (heavy | {"typer", "pydantic", "pydantic_settings", "structlog"})
+
+
+def _full_cli(home: OpenClawHome, *args: str) -> subprocess.CompletedProcess[str]:
+    """The full Typer CLI, which skips the console script's fast path."""
+    return subprocess.run(
+        [sys.executable, "-c", FULL_CLI, *args],
+        env={**home.env, **TEST_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_fast_path_prints_what_the_cli_prints(home: OpenClawHome, tmp_path: Path) -> None:
+    """The fast path's bytes equal the full CLI's (which asks the service for answers) and,
+    but for took_ms, the in-process search's; help, usage errors and --batch are left to
+    the full CLI, and the service never prints them itself."""
+    service_out = tmp_path / "serve.out"
+    with service_out.open("w") as sink:
+        proc = _start(home, stdout=sink)
+    try:
+        for args in (
+            ("Lena",),
+            ("boiler service", "--limit", "1"),
+            ("Lena", "--source", "memory", "--max-chars", "20"),
+        ):
+            fast = home.run("recall", *args, extra_env=TEST_ENV)
+            full = _full_cli(home, "recall", *args)
+            local = home.run("recall", *args, "--no-service", extra_env=TEST_ENV)
+            assert fast.returncode == full.returncode == local.returncode == 0
+            assert fast.stdout == full.stdout == local.stdout
+            assert fast.stdout.startswith("### Recalled memory")
+            fast_json = home.run("recall", *args, "--json", extra_env=TEST_ENV)
+            full_json = _full_cli(home, "recall", *args, "--json")
+            assert fast_json.stdout == full_json.stdout.replace(
+                f'"took_ms": {json.loads(full_json.stdout)["took_ms"]}',
+                f'"took_ms": {json.loads(fast_json.stdout)["took_ms"]}',
+            )
+        helped = home.run("recall", "--help", extra_env=TEST_ENV)
+        assert helped.returncode == 0 and "Usage: infra recall" in helped.stdout
+        bad = home.run("recall", "Lena", "--limit", "0", extra_env=TEST_ENV)
+        assert bad.returncode == 2 and "--limit" in bad.stderr
+        both = home.run("recall", "Lena", "--batch", "-", input="x\n", extra_env=TEST_ENV)
+        assert both.returncode == 2 and "not both" in both.stderr
+        served = service_client.ping(home.settings(embedding_model="test-hash-embedder"))
+        assert served is not None and served["served"] >= 9
+    finally:
+        _stop(proc)
+    assert service_out.read_text() == ""
+
+
+def test_fast_path_timeout_follows_settings(tmp_path: Path) -> None:
+    """The fast path reads the timeout as Settings does: environment, then config.env; a bad
+    value leaves the call to the full CLI (which exits 78 naming it)."""
+    from openclaw_infra.core.config import Settings
+    from openclaw_infra.memory.service_client import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, _timeout
+
+    assert Settings.model_fields["recall_service_timeout_s"].default == DEFAULT_TIMEOUT_S
+    assert _timeout({}, tmp_path) == DEFAULT_TIMEOUT_S
+    (tmp_path / "config.env").write_text("# mine\nopenclaw_infra_recall_service_timeout_s=7.5\n")
+    assert _timeout({}, tmp_path) == 7.5
+    assert _timeout({TIMEOUT_ENV: "0.25"}, tmp_path) == 0.25
+    assert _timeout({TIMEOUT_ENV: "soon"}, tmp_path) is None
+    assert _timeout({TIMEOUT_ENV: "0"}, tmp_path) is None
+
+
+def test_a_replaced_store_is_reopened(home: OpenClawHome) -> None:
+    """A store deleted and built anew while the service runs is the one it searches (an
+    open connection would keep reading the deleted file)."""
+    proc = _start(home)
+    try:
+        assert _recall(home, "boiler")["results"]
+        for name in ("infra.sqlite", "infra.sqlite-wal", "infra.sqlite-shm", "memory.faiss"):
+            (home.data / name).unlink(missing_ok=True)
+        (home.state / "agents" / "main" / "sessions" / "s1.jsonl").unlink()
+        write_jsonl_session(home.state, "main", "s2", [("user", "The kayak rental closes at six")])
+        assert home.run("index", extra_env=TEST_ENV).returncode == 0
+        found = _recall(home, "kayak rental")
+        assert found["index"]["chunks"] == _recall(home, "x", "--no-service")["index"]["chunks"]
+        assert any("kayak" in r["text"] for r in found["results"])
+        assert not any("boiler" in r["text"] for r in _recall(home, "boiler")["results"])
+    finally:
+        _stop(proc)
+
+
+def test_writers_embed_through_the_service(home: OpenClawHome) -> None:
+    """With the service up, `infra index` embeds new chunks through it (no second model in
+    the job) and the vectors are the ones a local model gives; when the service dies
+    mid-run, a writer falls back to its own model for the whole call."""
+    import numpy as np
+
+    from openclaw_infra.memory.embedder import HashEmbedder
+    from openclaw_infra.memory.service_embedder import ServiceEmbedder, shared_embedder
+
+    settings = home.settings(embedding_model="test-hash-embedder", recall_service_timeout_s=30)
+    proc = _start(home)
+    try:
+        before = service_client.ping(settings)
+        assert before is not None and before["model"] == "test-hash-embedder:64"
+        path = home.state / "agents" / "main" / "sessions" / "s1.jsonl"
+        append_jsonl(path, [("user", "The plumber comes on Thursday at 8 to fix the sink")])
+        assert home.run("index", extra_env=TEST_ENV).returncode == 0
+        after = service_client.ping(settings)
+        assert after is not None and after["embedded"] > before["embedded"]
+        assert any("plumber" in r["text"] for r in _recall(home, "plumber sink")["results"])
+        borrowed = shared_embedder(settings)
+        assert isinstance(borrowed, ServiceEmbedder)
+        texts = [f"note {i}: " + "word " * (i % 50) for i in range(40)]  # several requests
+        assert np.array_equal(borrowed.encode(texts), HashEmbedder().encode(texts))
+        assert borrowed.encode([]).shape == (0, 64)
+    finally:
+        _stop(proc)
+    import os
+
+    os.environ.update(TEST_ENV)
+    try:
+        assert np.array_equal(borrowed.encode(texts), HashEmbedder().encode(texts))
+        assert borrowed._local is not None  # lost the service: local model from now on
+        assert not isinstance(shared_embedder(settings), ServiceEmbedder)
+    finally:
+        for k in TEST_ENV:
+            os.environ.pop(k, None)

@@ -1,5 +1,5 @@
-"""`python -m openclaw_infra` runs the CLI."""
+"""`python -m openclaw_infra` runs the `infra` command."""
 
-from openclaw_infra.cli import main
+from openclaw_infra.entry import main
 
 main()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,18 +96,9 @@ def recall(
     """
     from openclaw_infra.cli import settings_of
     from openclaw_infra.core.errors import UsageError
-    from openclaw_infra.memory import render
 
     settings = settings_of(ctx)
-    options = {
-        "limit": limit,
-        "since": since,
-        "until": until,
-        "sources": tuple(source or ()),
-        "agent": agent,
-        "min_score": min_score,
-        "max_chars": max_chars,
-    }
+    options = search_options(ctx.params)
     if batch is not None:
         if query is not None:
             raise UsageError("give either a QUERY or --batch, not both")
@@ -115,13 +107,55 @@ def recall(
         return
     if query is None:
         raise UsageError("a QUERY (or --batch FILE) is needed", hint="infra recall --help")
-    answer = next(iter(_answers(settings, [query], options, no_service)))
+    out, err = output(next(iter(_answers(settings, [query], options, no_service))), as_json)
+    typer.echo(err, nl=False, err=True)
+    typer.echo(out, nl=False)
+
+
+OPTION_PARAMS = ("limit", "since", "until", "agent", "min_score", "max_chars")
+
+
+def search_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The search options among parsed `recall` parameters (the command's and the service's)."""
+    return {**{k: params[k] for k in OPTION_PARAMS}, "sources": tuple(params["source"] or ())}
+
+
+def output(answer: dict[str, Any], as_json: bool) -> tuple[str, str]:
+    """(stdout, stderr) of a one-query recall; the service's fast path prints the same bytes."""
+    from openclaw_infra.memory import render
+
     if as_json:
-        if not answer["index"]["chunks"]:
-            typer.echo(render.EMPTY_INDEX, err=True)
-        typer.echo(json.dumps(answer, ensure_ascii=False))
-    else:
-        typer.echo(render.render_markdown(answer))
+        err = "" if answer["index"]["chunks"] else render.EMPTY_INDEX + "\n"
+        return json.dumps(answer, ensure_ascii=False) + "\n", err
+    return render.render_markdown(answer) + "\n", ""
+
+
+@functools.cache
+def _command() -> Any:
+    import typer.main
+
+    from openclaw_infra.cli import app
+
+    return typer.main.get_command(app).commands["recall"]  # type: ignore[attr-defined]
+
+
+def parse_argv(argv: Sequence[str]) -> dict[str, Any]:
+    """Typer's own parse of `infra recall ARGV`, for `infra serve`'s fast path.
+
+    Only a single query is answered that way; anything else (help, a usage error, --batch,
+    --no-service) raises UsageError, and the client runs the full CLI, which reports it.
+    """
+    from openclaw_infra.core.errors import UsageError
+
+    try:
+        # no help option here: the service must never print help to its own stdout
+        context = _command().make_context("recall", list(argv), help_option_names=[])
+        params = dict(context.params)
+    except Exception as exc:  # click's usage errors, "--help" among them
+        raise UsageError(f"not a plain query: {exc}") from None
+    if params["query"] is None or params["batch"] is not None or params["no_service"]:
+        raise UsageError("not a plain query")
+    return params
 
 
 def _answers(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,24 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openclaw_infra.core.errors import ConfigError
-
-PREFIX = "OPENCLAW_INFRA_"
-
-
-def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("OPENCLAW_STATE_DIR"):
-        return Path(env["OPENCLAW_STATE_DIR"]).expanduser()
-    profile = env.get("OPENCLAW_PROFILE")
-    name = f".openclaw-{profile}" if profile else ".openclaw"
-    return Path.home() / name
-
-
-def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get(PREFIX + "DATA_DIR"):
-        return Path(env[PREFIX + "DATA_DIR"]).expanduser()
-    return default_state_dir(env) / "infra"
+from openclaw_infra.core.paths import CONFIG_FILE, PREFIX, default_data_dir, default_state_dir
 
 
 class Settings(BaseSettings):
@@ -266,7 +248,7 @@ class Settings(BaseSettings):
 
     @property
     def config_file(self) -> Path:
-        return self.data / "config.env"
+        return self.data / CONFIG_FILE
 
     @property
     def tz(self) -> ZoneInfo:
@@ -295,7 +277,7 @@ def load_settings(**overrides: Any) -> Settings:
         data_dir = Path(overrides["state_dir"]) / "infra"
     else:
         data_dir = default_data_dir()
-    env_file = data_dir / "config.env"
+    env_file = data_dir / CONFIG_FILE
     try:
         settings = Settings(
             _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]

@@ -42,7 +42,8 @@ from openclaw_infra.memory.chunking import (
     markdown_chunks,
     window_chunks,
 )
-from openclaw_infra.memory.embedder import Embedder, get_embedder
+from openclaw_infra.memory.embedder import Embedder
+from openclaw_infra.memory.service_embedder import shared_embedder
 from openclaw_infra.memory.store import Doc, Generation
 from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex
 from openclaw_infra.openclaw.cursors import CursorStore, ensure_cursor_schema
@@ -519,7 +520,7 @@ def index_files(
     lock itself. The kind follows the path: `memory/voice/…` voice, `memory/hourly|daily|
     weekly/…` and `memory/priorities.md` summary, anything else memory."""
     started = time.monotonic()
-    embedder = embedder or get_embedder(settings)
+    embedder = embedder or shared_embedder(settings)
     conn = store.open_store(settings)
     stats = IndexStats()
     try:
@@ -559,7 +560,7 @@ def index_all(
     `memory/**/*.md` (not `memory/.dreams/`). Incremental; `rebuild=True` builds a new
     generation from scratch and switches to it atomically when complete."""
     started = time.monotonic()
-    embedder = embedder or get_embedder(settings)
+    embedder = embedder or shared_embedder(settings)
     conn = store.open_store(settings)
     ensure_cursor_schema(conn)
     stats = IndexStats(rebuilt=rebuild)

@@ -6,6 +6,11 @@ of another uid refused where the OS tells), serves clients on threads with searc
 serialised (each takes milliseconds), follows chunks written by other processes through
 `Searcher`'s catch-up, and removes its socket on SIGTERM. The job lock `serve` makes a
 second instance exit 75; a socket file left by a crash is replaced.
+
+Ops: `ping` (pid, model, counters; for health and for writers choosing a model),
+`recall` (queries and options, for the full CLI and --batch), `recall_argv` (a whole
+`infra recall` command line, for the console script's stdlib-only fast path) and `embed`
+(vectors for writers, so they load no model of their own).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -58,6 +64,14 @@ def peer_uid(sock: socket.socket) -> int | None:
     return None
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class RecallService:
     """The request handler's state: one Searcher, one lock."""
 
@@ -67,9 +81,11 @@ class RecallService:
         self.settings = settings
         self._embedder = embedder
         self._lock = threading.Lock()
+        self._store_id = _file_id(settings.db_path)
         self.searcher = Searcher(settings, embedder)
         self.started = time.time()
         self.served = 0
+        self.embedded = 0
 
     def warm(self) -> None:
         """Load the model and the vectors now, not on the first client's clock."""
@@ -80,10 +96,15 @@ class RecallService:
                 _ = self.searcher.vectors
 
     def _live_searcher(self) -> Any:
-        # the store may have been created after the service started
-        if self.searcher.conn is None:
+        """The searcher, reopened when the store file was created or replaced (a first
+        index, a restore) since it was opened: an open connection keeps reading the old
+        file otherwise."""
+        store_id = _file_id(self.settings.db_path)
+        if self.searcher.conn is None or store_id != self._store_id:
             from openclaw_infra.memory.search import Searcher
 
+            self.searcher.close()
+            self._store_id = store_id
             self.searcher = Searcher(self.settings, self._embedder)
         return self.searcher
 
@@ -94,18 +115,30 @@ class RecallService:
                 "ok": True,
                 "pid": os.getpid(),
                 "version": __version__,
+                "model": str(self._embedder.identity) if self._embedder else None,
                 "uptime_s": round(time.time() - self.started, 1),
                 "served": self.served,
+                "embedded": self.embedded,
             }
         if op == "recall":
             return self._recall(req)
+        if op == "recall_argv":
+            return self._recall_argv(req)
         if op == "embed":
             return self._embed(req)
         raise UsageError(f"unknown op {op!r}")
 
-    def _recall(self, req: dict[str, Any]) -> dict[str, Any]:
+    def _answers(self, queries: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
         from openclaw_infra.memory.search import answer_batch
 
+        with self._lock:
+            searcher = self._live_searcher()
+            searcher._refresh()  # follow other writers before the index info is read
+            answers = list(answer_batch(searcher, queries, **options))
+            self.served += len(queries)
+        return answers
+
+    def _recall(self, req: dict[str, Any]) -> dict[str, Any]:
         queries = req.get("queries")
         options = req.get("options") or {}
         if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
@@ -113,12 +146,20 @@ class RecallService:
         if not isinstance(options, dict) or set(options) - set(RECALL_OPTIONS):
             raise UsageError(f"'options' may only hold {', '.join(RECALL_OPTIONS)}")
         options = {**options, "sources": tuple(options.get("sources") or ())}
-        with self._lock:
-            searcher = self._live_searcher()
-            searcher._refresh()  # follow other writers before the index info is read
-            answers = list(answer_batch(searcher, queries, **options))
-            self.served += len(queries)
-        return {"ok": True, "answers": answers}
+        return {"ok": True, "answers": self._answers(queries, options)}
+
+    def _recall_argv(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A whole `infra recall ARGV` parsed by the CLI's own parser and rendered by the
+        command's own output function, so the fast path prints what the CLI would."""
+        from openclaw_infra.commands.recall import output, parse_argv, search_options
+
+        argv = req.get("argv")
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise UsageError("'argv' must be a list of strings")
+        params = parse_argv(argv)
+        answer = self._answers([params["query"]], search_options(params))[0]
+        out, err = output(answer, params["as_json"])
+        return {"ok": True, "stdout": out, "stderr": err}
 
     def _embed(self, req: dict[str, Any]) -> dict[str, Any]:
         texts = req.get("texts")
@@ -129,6 +170,7 @@ class RecallService:
         with self._lock:
             embedder = self._live_searcher().embedder
             vectors = embedder.encode(texts)
+            self.embedded += len(texts)
         import numpy as np
 
         array = np.ascontiguousarray(vectors, dtype="<f4")

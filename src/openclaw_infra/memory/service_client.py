@@ -1,25 +1,36 @@
-"""Client side of the resident recall service (`infra serve`): light on purpose.
+"""Client side of the resident recall service (`infra serve`): stdlib only, on purpose.
 
-`infra recall` is called mid-conversation, so its client path imports only the stdlib: it
-asks the service over the Unix socket and, when no service answers within the timeout,
-returns None so the caller searches in-process with identical results. The wire format is
-one JSON object per line each way, one request per connection.
+`infra recall` is called mid-conversation, so its client path imports only the stdlib. The
+console script tries `answer_argv` first: it finds the socket from the environment alone,
+hands the service the command line, and prints the service's reply, so a recall costs a bare
+Python start, not the CLI's imports. When no service answers within the timeout (or it
+declines: help, usage errors, --batch), the full CLI runs, which asks the service again and
+otherwise searches in-process with identical results. The wire format is one JSON object per
+line each way, one request per connection.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
+from openclaw_infra.core.paths import CONFIG_FILE, PREFIX, default_data_dir
+
+if TYPE_CHECKING:
+    from openclaw_infra.core.config import Settings
 
 SOCKET_NAME = "recall.sock"
 MAX_REQUEST_BYTES = 1 << 20  # a batch of a few thousand queries; more is refused
 MAX_RESPONSE_BYTES = 256 << 20
 PROTOCOL = 1
+TIMEOUT_ENV = PREFIX + "RECALL_SERVICE_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 2.0  # Settings.recall_service_timeout_s's default (a test keeps them equal)
 
 
 def socket_path(settings: Settings) -> Path:
@@ -40,18 +51,14 @@ def _read_line(sock: socket.socket, limit: int) -> bytes:
     return b"".join(chunks).split(b"\n", 1)[0]
 
 
-def request(
-    settings: Settings, payload: dict[str, Any], *, timeout_s: float | None = None
-) -> dict[str, Any] | None:
-    """Send one request; the reply object, or None when no service answers in time."""
-    path = socket_path(settings)
+def request(path: Path, payload: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+    """Send one request to the socket at `path`; the reply, or None when none came in time."""
     if not path.exists():
         return None
-    timeout = settings.recall_service_timeout_s if timeout_s is None else timeout_s
     data = json.dumps({"v": PROTOCOL, **payload}, ensure_ascii=False).encode("utf-8") + b"\n"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
+            sock.settimeout(timeout_s)
             sock.connect(str(path))
             sock.sendall(data)
             raw = _read_line(sock, MAX_RESPONSE_BYTES)
@@ -81,7 +88,11 @@ def recall(
     settings: Settings, queries: list[str], options: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Answers from the service, one per query in order; None means search in-process."""
-    reply = request(settings, {"op": "recall", "queries": queries, "options": options})
+    reply = request(
+        socket_path(settings),
+        {"op": "recall", "queries": queries, "options": options},
+        settings.recall_service_timeout_s,
+    )
     if reply is None:
         return None
     raise_for_reply(reply)
@@ -90,5 +101,57 @@ def recall(
 
 
 def ping(settings: Settings, timeout_s: float = 1.0) -> dict[str, Any] | None:
-    reply = request(settings, {"op": "ping"}, timeout_s=timeout_s)
+    reply = request(socket_path(settings), {"op": "ping"}, timeout_s)
     return reply if reply and reply.get("ok") else None
+
+
+def embed(settings: Settings, texts: list[str], timeout_s: float) -> dict[str, Any] | None:
+    """The service's `embed` reply (model, shape, base64 little-endian float32), or None."""
+    reply = request(socket_path(settings), {"op": "embed", "texts": texts}, timeout_s)
+    return reply if reply and reply.get("ok") else None
+
+
+def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
+    """The recall timeout as Settings would read it (environment, then config.env); None
+    when it is not a valid number, so the full CLI reports it."""
+    raw = environ.get(TIMEOUT_ENV)
+    if raw is None and (data / CONFIG_FILE).is_file():
+        from dotenv import dotenv_values  # the parser pydantic-settings reads config.env with
+
+        try:
+            values = dotenv_values(data / CONFIG_FILE, encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+        raw = next((v for k, v in values.items() if k.upper() == TIMEOUT_ENV), None)
+    if raw is None:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 < value <= 60 else None
+
+
+def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | None:
+    """`infra recall ARGV` answered whole by the service: prints its output and returns the
+    exit code (0), or None (nothing printed) so that the full CLI runs instead."""
+    env = os.environ if environ is None else environ
+    data = default_data_dir(env)
+    timeout = _timeout(env, data)
+    if timeout is None or "--no-service" in argv:
+        return None
+    reply = request(data / SOCKET_NAME, {"op": "recall_argv", "argv": list(argv)}, timeout)
+    if not reply or not reply.get("ok"):
+        return None
+    out, err = reply.get("stdout"), reply.get("stderr")
+    if not isinstance(out, str) or not isinstance(err, str):
+        return None
+    try:
+        sys.stderr.write(err)
+        sys.stderr.flush()
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away: not an error (as in the CLI); keep exit's flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

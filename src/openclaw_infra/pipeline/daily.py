@@ -143,9 +143,10 @@ class DailyRun:
         self.matcher = Matcher(self._embed)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        from openclaw_infra.memory.embedder import get_embedder  # loads a model: late
+        # late: loads a model, unless `infra serve` lends its own
+        from openclaw_infra.memory.service_embedder import shared_embedder
 
-        return get_embedder(self.settings).encode(list(texts))
+        return shared_embedder(self.settings).encode(list(texts))
 
     # --- the run ---------------------------------------------------------------------------
     def run(self) -> DailyReport:
