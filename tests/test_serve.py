@@ -323,6 +323,40 @@ def test_fast_path_timeout_follows_settings(tmp_path: Path) -> None:
     assert _timeout({TIMEOUT_ENV: "0"}, tmp_path) is None
 
 
+def test_a_hung_service_is_waited_for_once(home: OpenClawHome) -> None:
+    """A service that accepts but never answers costs one timeout, not one per client path:
+    the console script then searches in-process, with the same results."""
+    accepted = []
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(_sock(home)))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def hang() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)  # held open, never answered
+
+    worker = threading.Thread(target=hang)
+    worker.start()
+    try:
+        env = {**TEST_ENV, "OPENCLAW_INFRA_RECALL_SERVICE_TIMEOUT_S": "0.5"}
+        done = home.run("recall", "boiler", "--json", extra_env=env)
+        assert done.returncode == 0, done.stderr
+        assert len(accepted) == 1
+    finally:
+        stop.set()
+        worker.join(10)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert _strip(json.loads(done.stdout)) == _strip(_recall(home, "boiler", "--no-service"))
+
+
 def test_a_replaced_store_is_reopened(home: OpenClawHome) -> None:
     """A store deleted and built anew while the service runs is the one it searches (an
     open connection would keep reading the deleted file)."""

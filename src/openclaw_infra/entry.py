@@ -14,11 +14,14 @@ from typing import Any
 def main() -> Any:
     argv = sys.argv[1:]
     if argv[:1] == ["recall"]:
-        from openclaw_infra.memory.service_client import answer_argv
+        from openclaw_infra.memory.service_client import Unanswered, answer_argv
 
-        code = answer_argv(argv[1:])
-        if code is not None:
-            raise SystemExit(code)
+        outcome = answer_argv(argv[1:])
+        if not isinstance(outcome, Unanswered):
+            raise SystemExit(outcome)
+        if outcome is Unanswered.UNAVAILABLE:
+            # it did not answer in time: waiting for it again would only delay the fallback
+            argv = ["recall", "--no-service", *argv[1:]]
     from openclaw_infra.cli import main as cli_main
 
-    return cli_main()
+    return cli_main(argv)

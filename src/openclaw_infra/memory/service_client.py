@@ -3,14 +3,15 @@
 `infra recall` is called mid-conversation, so its client path imports only the stdlib. The
 console script tries `answer_argv` first: it finds the socket from the environment alone,
 hands the service the command line, and prints the service's reply, so a recall costs a bare
-Python start, not the CLI's imports. When no service answers within the timeout (or it
-declines: help, usage errors, --batch), the full CLI runs, which asks the service again and
-otherwise searches in-process with identical results. The wire format is one JSON object per
-line each way, one request per connection.
+Python start, not the CLI's imports. When no service answers within the timeout, the full
+CLI searches in-process with identical results; when the service declines (help, usage
+errors, --batch), the full CLI runs and may still ask it for answers. The wire format is one
+JSON object per line each way, one request per connection.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import socket
@@ -132,20 +133,27 @@ def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
     return value if 0 < value <= 60 else None
 
 
-def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | None:
+class Unanswered(enum.Enum):
+    """Why `answer_argv` printed nothing, which tells the full CLI what to do."""
+
+    DECLINED = "declined"  # help, a usage error, --batch: the full CLI may still ask the service
+    UNAVAILABLE = "unavailable"  # no service, or no answer in time: do not wait for it twice
+
+
+def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | Unanswered:
     """`infra recall ARGV` answered whole by the service: prints its output and returns the
-    exit code (0), or None (nothing printed) so that the full CLI runs instead."""
+    exit code (0); otherwise prints nothing and says why, and the full CLI runs."""
     env = os.environ if environ is None else environ
     data = default_data_dir(env)
     timeout = _timeout(env, data)
     if timeout is None or "--no-service" in argv:
-        return None
+        return Unanswered.DECLINED
     reply = request(data / SOCKET_NAME, {"op": "recall_argv", "argv": list(argv)}, timeout)
-    if not reply or not reply.get("ok"):
-        return None
+    if reply is None:
+        return Unanswered.UNAVAILABLE
     out, err = reply.get("stdout"), reply.get("stderr")
-    if not isinstance(out, str) or not isinstance(err, str):
-        return None
+    if not reply.get("ok") or not isinstance(out, str) or not isinstance(err, str):
+        return Unanswered.DECLINED
     try:
         sys.stderr.write(err)
         sys.stderr.flush()
