@@ -178,7 +178,8 @@ def query_latency(settings: Any, qs: list[str], embedder: Any) -> None:
     )
 
 
-def cli_latency(settings: Any, qs: list[str], runs: int) -> None:
+def cli_env(settings: Any) -> dict[str, str]:
+    """The environment of an `infra` process on the benchmark's store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
     env.update(
         {
@@ -188,11 +189,22 @@ def cli_latency(settings: Any, qs: list[str], runs: int) -> None:
             "HF_HUB_OFFLINE": "1",
         }
     )
+    return env
+
+
+def infra_command() -> list[str]:
+    """The installed console script, as OpenClaw runs it (else `python -m openclaw_infra`)."""
+    script = Path(sys.executable).with_name("infra")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "openclaw_infra"]
+
+
+def timed_recalls(env: dict[str, str], qs: list[str], *extra: str) -> list[float]:
+    """Wall milliseconds of one fresh `infra recall Q --json` process per query."""
     times = []
-    for q in qs[:runs]:
+    for q in qs:
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "openclaw_infra", "recall", q, "--json"],
+            [*infra_command(), "recall", q, "--json", *extra],
             env=env,
             capture_output=True,
             text=True,
@@ -202,6 +214,11 @@ def cli_latency(settings: Any, qs: list[str], runs: int) -> None:
         if done.returncode:
             raise SystemExit(done.stderr)
         json.loads(done.stdout)
+    return times
+
+
+def cli_latency(settings: Any, qs: list[str], runs: int) -> None:
+    times = timed_recalls(cli_env(settings), qs[:runs])
     print(
         f"CLI `infra recall --json` end to end: p50 {statistics.median(times):.0f} ms over "
         f"{len(times)} runs (fresh process: imports, model load, FAISS load, query)"

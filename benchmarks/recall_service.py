@@ -26,33 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recall_latency import build_store, pct, throughput
+from recall_latency import build_store, cli_env, infra_command, pct, throughput, timed_recalls
 from recall_quality import DATA, questions, sessions, write_transcripts
-
-
-def infra_command() -> list[str]:
-    """The installed console script, as OpenClaw runs it (else `python -m openclaw_infra`)."""
-    script = Path(sys.executable).with_name("infra")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "openclaw_infra"]
-
-
-def timed(env: dict[str, str], qs: list[str], *extra: str) -> list[float]:
-    times = []
-    for q in qs:
-        start = time.perf_counter()
-        done = subprocess.run(
-            [*infra_command(), "recall", q, "--json", *extra],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        times.append((time.perf_counter() - start) * 1000)
-        if done.returncode:
-            raise SystemExit(done.stderr)
-        json.loads(done.stdout)
-    return times
-
 
 # runs `infra ARGS` in this process, then reports its own peak RSS (KiB on Linux, bytes on
 # macOS) on the last line of stderr
@@ -151,24 +126,16 @@ def main() -> None:
         model = str(get_embedder(indexed).identity)
         turns = [t["text"] for conv in convs for _n, _start, ts in sessions(conv) for t in ts]
         settings = build_store(work / "store", args.size, list(pool), model, turns)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
-        env.update(
-            {
-                "OPENCLAW_STATE_DIR": str(settings.state_dir),
-                "OPENCLAW_INFRA_DATA_DIR": str(settings.data),
-                "OPENCLAW_INFRA_TIMEZONE": "UTC",
-                "HF_HUB_OFFLINE": "1",
-            }
-        )
+        env = cli_env(settings)
         start = time.perf_counter()
         serve = start_service(env)
         print(f"infra serve ready in {time.perf_counter() - start:.1f} s on {args.size} chunks")
         try:
-            with_service = timed(env, qs[: args.queries])
+            with_service = timed_recalls(env, qs[: args.queries])
         finally:
             serve.terminate()
             serve.wait(30)
-        without = timed(env, qs[: args.without], "--no-service")
+        without = timed_recalls(env, qs[: args.without], "--no-service")
     p50w, p50n = pct(with_service, 0.5), pct(without, 0.5)
     print(
         f"with service:    p50 {p50w:7.0f} ms  p95 {pct(with_service, 0.95):7.0f} ms  "
