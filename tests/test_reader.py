@@ -371,3 +371,44 @@ def test_cursor_json_round_trip() -> None:
     assert Cursor.from_json(sqlite.to_json()) == sqlite
     with pytest.raises(ValueError):
         Cursor.from_json('{"kind": "csv"}')
+
+
+def test_read_conversations_skips_background_and_reports_failures(
+    oc_home: OpenClawHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each user conversation's new entries, source by source; a background run is left
+    out, and an unreadable transcript is logged and collected without holding back the
+    others (summarize and daily-sync report it at the end)."""
+    from structlog.testing import capture_logs
+
+    from openclaw_infra.core.db import connect
+    from openclaw_infra.core.errors import DataError, InfraError
+    from openclaw_infra.openclaw import reader
+    from openclaw_infra.openclaw.cursors import CursorStore
+
+    for sid in ("a", "broken", "b", "cron1"):
+        write_jsonl_session(oc_home.state, "main", sid, [("user", f"hello from {sid}")])
+    write_sessions_json(oc_home.state, "main", {"agent:main:cron:nightly:run:r1": "cron1"})
+    real = reader.read_jsonl
+
+    def failing(source: Source, *args: object, **kwargs: object) -> object:
+        if source.path.name == "broken.jsonl":
+            raise DataError(f"{source.path}: cannot be read")
+        return real(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "read_jsonl", failing)
+    oc_home.data.mkdir(parents=True, exist_ok=True)
+    conn = connect(oc_home.data / "t.sqlite")
+    errors: list[InfraError] = []
+    with capture_logs() as logs:
+        got = list(
+            reader.read_conversations(
+                oc_home.settings(), CursorStore(conn, "t"), job="summarize", errors=errors
+            )
+        )
+    conn.close()
+    assert [source.path.name for source, _, _ in got] == ["a.jsonl", "b.jsonl"]
+    assert [stored for _, stored, _ in got] == [None, None]
+    assert [batch.entries[0].text for _, _, batch in got] == ["hello from a", "hello from b"]
+    assert len(errors) == 1 and "broken.jsonl" in str(errors[0])
+    assert [r["event"] for r in logs if r["log_level"] == "error"] == ["summarize.source_failed"]

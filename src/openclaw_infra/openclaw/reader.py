@@ -2,13 +2,15 @@
 
 `discover_sources` lists every transcript of every agent in both containers (JSONL files and
 the SQLite `transcript_events` table, detected per agent); `read_new` reads what a cursor has
-not seen yet, `read_all` a whole source. Entries come out normalised and noise-filtered, each
+not seen yet, `read_conversations` that for every user conversation, `read_all` a whole
+source. Entries come out normalised and noise-filtered, each
 with the cursor just after it, so a consumer commits exactly what it covered.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw import paths
 from openclaw_infra.openclaw.batch import Batch, Source
-from openclaw_infra.openclaw.cursors import Cursor
+from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.jsonl import read_jsonl
 from openclaw_infra.openclaw.noise import background_kind
 from openclaw_infra.openclaw.sqlite_events import list_sessions, open_readonly, read_sqlite
@@ -143,6 +145,32 @@ def read_new(
     if source.container == "sqlite":
         return read_sqlite(source, cursor, max_line_bytes=max_line_bytes, now=now)
     raise ValueError(f"unknown container {source.container!r}")
+
+
+def read_conversations(
+    settings: Settings,
+    cursors: CursorStore,
+    *,
+    job: str,
+    errors: list[InfraError],
+    now: datetime | None = None,
+) -> Iterator[tuple[Source, Cursor | None, Batch]]:
+    """What each user conversation (background runs left out) holds after its cursor in
+    `cursors`, source by source. One unreadable transcript must not hold back the others:
+    it is logged as `<job>.source_failed` and added to `errors` for the caller to report
+    at the end. A source gone since discovery is skipped."""
+    for source in discover_sources(settings):
+        if not source.is_user_conversation:
+            continue
+        stored = cursors.get(source.key)
+        try:
+            batch = read_new(settings, source, stored, now=now)
+        except InfraError as exc:
+            log.error(f"{job}.source_failed", source=source.key, error=str(exc))
+            errors.append(exc)
+            continue
+        if not batch.stats.gone:
+            yield source, stored, batch
 
 
 def read_all(

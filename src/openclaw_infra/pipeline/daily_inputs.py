@@ -28,7 +28,7 @@ from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.entries import Entry
-from openclaw_infra.openclaw.reader import discover_sources, read_new
+from openclaw_infra.openclaw.reader import read_conversations
 from openclaw_infra.pipeline import digest_records, records
 from openclaw_infra.pipeline.hours import place
 
@@ -159,18 +159,9 @@ class InputCollector:
 
     # --- transcripts (compactions) ---------------------------------------------------------
     def _read_transcripts(self) -> None:
-        for source in discover_sources(self.settings):
-            if not source.is_user_conversation:
-                continue
-            stored = self.cursors.get(source.key)
-            try:
-                batch = read_new(self.settings, source, stored, now=self.now)
-            except InfraError as exc:
-                log.error("daily.source_failed", source=source.key, error=str(exc))
-                self.errors.append(exc)
-                continue
-            if batch.stats.gone:
-                continue
+        for source, stored, batch in read_conversations(
+            self.settings, self.cursors, job="daily", errors=self.errors, now=self.now
+        ):
             fallback = _mtime(source.path, self.now)
             placed = place(
                 [e.timestamp for e in batch.entries], now=self.now, fallback=fallback

@@ -34,7 +34,7 @@ from openclaw_infra.llm.mapreduce import Passage
 from openclaw_infra.openclaw.batch import Batch, Source
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.entries import Entry
-from openclaw_infra.openclaw.reader import discover_sources, read_new
+from openclaw_infra.openclaw.reader import read_conversations
 from openclaw_infra.pipeline import records
 from openclaw_infra.pipeline.bullets import render_bullet
 from openclaw_infra.pipeline.hours import Hour, owed_hours, place
@@ -155,19 +155,9 @@ class HourlyRun:
     def read(self) -> list[SourceWork]:
         works: list[SourceWork] = []
         seen: set[tuple[str, str, str]] = set()
-        for source in discover_sources(self.settings):
-            if not source.is_user_conversation:
-                continue
-            stored = self.cursors.get(source.key)
-            try:
-                batch = read_new(self.settings, source, stored, now=self.now)
-            except InfraError as exc:
-                # one unreadable transcript must not hold back the others; reported at the end
-                log.error("summarize.source_failed", source=source.key, error=str(exc))
-                self.errors.append(exc)
-                continue
-            if batch.stats.gone:
-                continue
+        for source, stored, batch in read_conversations(
+            self.settings, self.cursors, job="summarize", errors=self.errors, now=self.now
+        ):
             for key, value in batch.stats.as_dict().items():
                 if isinstance(value, int) and not isinstance(value, bool) and value:
                     self.report.read[key] = self.report.read.get(key, 0) + value
