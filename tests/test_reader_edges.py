@@ -45,6 +45,29 @@ def test_malformed_lines_are_skipped_counted_and_logged(oc_home: OpenClawHome) -
     assert skipped == [(str(path), 3, "not JSON"), (str(path), 4, "not a JSON object")]
 
 
+def test_problem_log_is_capped_and_the_rest_counted(oc_home: OpenClawHome) -> None:
+    """A badly damaged file logs its first 20 skipped lines, then one line counting the
+    rest; the read's stats still count every one."""
+    from openclaw_infra.openclaw.problems import MAX_LOGGED_PROBLEMS
+
+    path = write_jsonl_session(oc_home.state, "main", "s1", [("user", "ok"), *([b"{broken"] * 25)])
+    with capture_logs() as logs:
+        batch = _read(oc_home)
+    assert batch.stats.malformed == 25 and [e.text for e in batch.entries] == ["ok"]
+    skipped = [r for r in logs if r["event"] == "transcript line skipped"]
+    assert len(skipped) == MAX_LOGGED_PROBLEMS == 20
+    assert [r["line"] for r in skipped] == list(range(3, 23))
+    more = [r for r in logs if r["event"] == "more transcript lines skipped"]
+    assert more == [
+        {
+            "event": "more transcript lines skipped",
+            "log_level": "warning",
+            "file": str(path),
+            "not_logged": 5,
+        }
+    ]
+
+
 def test_invalid_utf8_is_replaced_and_counted(oc_home: OpenClawHome) -> None:
     """A line with invalid UTF-8 keeps its valid JSON, with U+FFFD for the bad bytes;
     lone surrogate escapes are replaced too, so downstream UTF-8 writers never fail."""

@@ -13,17 +13,17 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw.batch import Batch, ReadStats, Source
 from openclaw_infra.openclaw.cursors import Cursor
 from openclaw_infra.openclaw.entries import Entry
 from openclaw_infra.openclaw.lines import LineContext, interpret
+from openclaw_infra.openclaw.problems import ProblemLog
 
 READ_PIECE = 1 << 20  # bytes per readline() call
 HEAD_BYTES = 4096  # kept from an oversized line to say what it was
-MAX_LOGGED_PROBLEMS = 20  # per read; the rest are only counted
 
 log = get_logger("openclaw.reader")
 
@@ -114,28 +114,12 @@ def _complete_json(data: bytes) -> bool:
         return False
 
 
-class _Problems:
-    """Logs the first few skipped lines of a read with file and line number; counts all."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.logged = 0
-
-    def __call__(self, reason: str, line: int, **fields: Any) -> None:
-        if self.logged < MAX_LOGGED_PROBLEMS:
-            log.warning(
-                "transcript line skipped", file=self.path, line=line, reason=reason, **fields
-            )
-        self.logged += 1
-
-
-def decode_line(data: bytes, stats: ReadStats, problem: _Problems, line: int) -> str:
+def decode_line(data: bytes, stats: ReadStats, problem: ProblemLog, line: int) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         stats.invalid_utf8 += 1
-        if problem.logged < MAX_LOGGED_PROBLEMS:
-            log.warning("invalid UTF-8 replaced", file=problem.path, line=line, at_byte=exc.start)
+        problem.note("invalid UTF-8 replaced", line, at_byte=exc.start)
         return data.decode("utf-8", "replace")
 
 
@@ -153,7 +137,7 @@ def read_jsonl(
     ctx = LineContext(
         source.agent, source.session_id, source.rel_path, "jsonl", now or datetime.now(UTC)
     )
-    problem = _Problems(str(source.path))
+    problem = ProblemLog("transcript line skipped", "line", file=str(source.path))
     items: list[tuple[Entry, Cursor]] = []
     with f:
         st = os.fstat(f.fileno())
@@ -225,10 +209,5 @@ def read_jsonl(
             stats.truncated += result.truncated
             stats.future_timestamps += result.future
             items.append((result.entry, end))
-    if problem.logged > MAX_LOGGED_PROBLEMS:
-        log.warning(
-            "more transcript lines skipped",
-            file=str(source.path),
-            not_logged=problem.logged - MAX_LOGGED_PROBLEMS,
-        )
+    problem.close("more transcript lines skipped")
     return Batch(source, rewritten, items, end, stats)

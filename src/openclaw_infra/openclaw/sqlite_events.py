@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +31,9 @@ from openclaw_infra.openclaw.cursors import Cursor
 from openclaw_infra.openclaw.entries import Entry
 from openclaw_infra.openclaw.lines import LineContext, interpret, parse_timestamp
 from openclaw_infra.openclaw.noise import background_kind
+from openclaw_infra.openclaw.problems import ProblemLog
 
 TABLE = "transcript_events"
-MAX_LOGGED_PROBLEMS = 20
 BUSY_TIMEOUT_MS = 5000
 
 log = get_logger("openclaw.reader")
@@ -232,33 +231,13 @@ def _rewrite_reason(
     return None
 
 
-class _Problems:
-    """Logs the first few skipped or repaired events of a read (file, session, seq)."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.logged = 0
-
-    def __call__(self, reason: str, seq: int, **fields: Any) -> None:
-        if self.logged < MAX_LOGGED_PROBLEMS:
-            log.warning(
-                "transcript event problem",
-                file=str(self.source.path),
-                session=self.source.session_id,
-                seq=seq,
-                reason=reason,
-                **fields,
-            )
-        self.logged += 1
-
-
 @dataclass(slots=True)
 class _Payloads:
     """Turns a row's stored payload into the event's JSON text, counting what goes wrong."""
 
     limit: int
     stats: ReadStats
-    problem: Callable[..., None]
+    problem: ProblemLog
     decoder: _Decoder
 
     def text(self, seq: int, event_json: Any, event_zstd: Any, utf8_bytes: Any) -> str | None:
@@ -314,7 +293,9 @@ def read_sqlite(
         return Batch(source, False, [], cursor or fresh, stats)
     conn = open_readonly(source.path)
     items: list[tuple[Entry, Cursor]] = []
-    problem = _Problems(source)
+    problem = ProblemLog(
+        "transcript event problem", "seq", file=str(source.path), session=source.session_id
+    )
     try:
         conn.execute("BEGIN")  # one snapshot for the cursor check and the read
         schema = detect_schema(conn)
@@ -391,11 +372,5 @@ def read_sqlite(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         conn.close()
-    if problem.logged > MAX_LOGGED_PROBLEMS:
-        log.warning(
-            "more transcript events skipped",
-            file=str(source.path),
-            session=source.session_id,
-            not_logged=problem.logged - MAX_LOGGED_PROBLEMS,
-        )
+    problem.close("more transcript events skipped")
     return Batch(source, rewritten, items, end, stats)
