@@ -96,9 +96,9 @@ class RecallService:
                 _ = self.searcher.vectors
 
     def _live_searcher(self) -> Any:
-        """The searcher, reopened when the store file was created or replaced (a first
-        index, a restore) since it was opened: an open connection keeps reading the old
-        file otherwise."""
+        """The searcher, reopened when the store file was created or replaced since it was
+        opened (a first index; a store deleted and rebuilt): an open connection would keep
+        reading the old file."""
         store_id = _file_id(self.settings.db_path)
         if self.searcher.conn is None or store_id != self._store_id:
             from openclaw_infra.memory.search import Searcher
