@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from openclaw_infra.core.config import Settings  # noqa: E402
 from openclaw_infra.core.logging import configure_logging  # noqa: E402
 from openclaw_infra.llm.client import UsageMeter  # noqa: E402
-from openclaw_infra.pipeline.digest_jobs import daily_sync_job, weekly_synthesis_job  # noqa: E402
+from openclaw_infra.pipeline.jobs import daily_sync_job, weekly_synthesis_job  # noqa: E402
 from openclaw_infra.pipeline.summarize import summarize_job  # noqa: E402
 
 from fake_anthropic import API_KEY, FakeAnthropic  # noqa: E402

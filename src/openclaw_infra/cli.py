@@ -127,11 +127,3 @@ def main(argv: list[str] | None = None) -> Any:
         structlog.get_logger("infra").exception("internal_error")
         _fail(1, f"internal error: {type(exc).__name__}: {exc} (traceback in the log)")
     return None
-
-
-def settings_of(ctx: typer.Context) -> Any:
-    """The Settings built in the callback (commands call this, never load_settings)."""
-    obj = ctx.find_root().obj
-    if isinstance(obj, InfraError):
-        raise obj
-    return obj

@@ -14,7 +14,7 @@ from typing import Any
 def main() -> Any:
     argv = sys.argv[1:]
     if argv[:1] == ["recall"]:
-        from openclaw_infra.memory.service_client import Unanswered, answer_argv
+        from openclaw_infra.serve.client import Unanswered, answer_argv
 
         outcome = answer_argv(argv[1:])
         if not isinstance(outcome, Unanswered):

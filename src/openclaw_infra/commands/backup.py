@@ -26,7 +26,7 @@ def register(root: typer.Typer) -> None:
 
 def _settings(ctx: typer.Context) -> Any:
     """The Settings the root callback built (imported late: cli imports this module)."""
-    from openclaw_infra.cli import settings_of
+    from openclaw_infra.commands.context import settings_of
 
     return settings_of(ctx)
 

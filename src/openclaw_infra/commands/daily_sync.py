@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openclaw_infra.commands.summarize import Mode
+from openclaw_infra.commands.context import Mode
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +27,8 @@ def daily_sync(
     questions, priorities, people and projects, each linked to its sources; update
     memory/priorities.md. A day with no activity is recorded done and writes nothing. API
     unavailable after retries: exit 75, that day stays owed."""
-    from openclaw_infra.cli import settings_of
-    from openclaw_infra.pipeline.digest_jobs import daily_sync_job
+    from openclaw_infra.commands.context import settings_of
+    from openclaw_infra.pipeline.jobs import daily_sync_job
 
     settings = settings_of(ctx)
     if summarizer is not None:

@@ -32,7 +32,7 @@ def index(
     Incremental: unchanged text is never embedded again, changed files replace their chunks,
     deleted ones drop theirs. A second run while one is going exits 75 (work stays owed).
     """
-    from openclaw_infra.cli import settings_of
+    from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core.jobs import run_job
     from openclaw_infra.memory.indexer import index_all
 

@@ -94,7 +94,7 @@ def recall(
     prompt; --json gives text, score, kind, path, line range, time and citation per result.
     No match is not an error (exit 0).
     """
-    from openclaw_infra.cli import settings_of
+    from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core.errors import UsageError
 
     settings = settings_of(ctx)
@@ -164,7 +164,7 @@ def _answers(
     """From the resident service when it answers (no heavy import here), else in-process;
     both go through `search.answer_batch`, so the results are the same."""
     if not no_service:
-        from openclaw_infra.memory import service_client
+        from openclaw_infra.serve import client as service_client
 
         answers = service_client.recall(settings, queries, options)
         if answers is not None:

@@ -13,7 +13,7 @@ def serve(ctx: typer.Context) -> None:
     """Hold the embedding model and memory index and answer `infra recall` over a Unix socket
     in the data dir (0600) until SIGTERM. `infra recall` falls back to searching in-process
     when the service is down. A second instance exits 75."""
-    from openclaw_infra.cli import settings_of
-    from openclaw_infra.memory.service import serve as run
+    from openclaw_infra.commands.context import settings_of
+    from openclaw_infra.serve.server import serve as run
 
     run(settings_of(ctx))

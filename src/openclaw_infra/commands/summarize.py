@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-
-class Mode(StrEnum):
-    """Summariser modes (OPENCLAW_INFRA_SUMMARIZER)."""
-
-    auto = "auto"
-    anthropic = "anthropic"
-    extractive = "extractive"
+from openclaw_infra.commands.context import Mode
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +34,7 @@ def summarize(
     """Summarise every ended hour of new conversation (all agents), oldest first: one section
     per hour and agent, each bullet linked to its session#entry. Nothing new: exit 0, no
     write. API unavailable after retries: exit 75, the hour stays owed."""
-    from openclaw_infra.cli import settings_of
+    from openclaw_infra.commands.context import settings_of
     from openclaw_infra.pipeline.summarize import summarize_job
 
     settings = settings_of(ctx)

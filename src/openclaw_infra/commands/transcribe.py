@@ -82,7 +82,7 @@ def transcribe(
     index it; bad files are quarantined with a reason, files still being written wait for the
     next run, content already transcribed is skipped.
     """
-    from openclaw_infra.cli import settings_of
+    from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core.errors import UsageError
 
     if inbox == bool(files):

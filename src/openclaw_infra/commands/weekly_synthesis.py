@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openclaw_infra.commands.summarize import Mode
+from openclaw_infra.commands.context import Mode
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +27,8 @@ def weekly_synthesis(
     grounding check that keeps only bullets their cited dailies support (dropped ones are
     counted in the frontmatter); open action items carry forward. API unavailable after
     retries: exit 75, the week stays owed."""
-    from openclaw_infra.cli import settings_of
-    from openclaw_infra.pipeline.digest_jobs import weekly_synthesis_job
+    from openclaw_infra.commands.context import settings_of
+    from openclaw_infra.pipeline.jobs import weekly_synthesis_job
 
     settings = settings_of(ctx)
     if summarizer is not None:

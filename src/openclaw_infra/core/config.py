@@ -17,7 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openclaw_infra.core.errors import ConfigError
-from openclaw_infra.core.paths import CONFIG_FILE, PREFIX, default_data_dir, default_state_dir
+from openclaw_infra.core.layout import CONFIG_FILE, PREFIX, default_data_dir, default_state_dir
 
 
 class Settings(BaseSettings):

@@ -43,10 +43,10 @@ from openclaw_infra.memory.chunking import (
     window_chunks,
 )
 from openclaw_infra.memory.embedder import Embedder
-from openclaw_infra.memory.service_embedder import shared_embedder
 from openclaw_infra.memory.store import Doc, Generation
 from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex
 from openclaw_infra.openclaw.cursors import CursorStore, ensure_cursor_schema
+from openclaw_infra.serve.embedder import shared_embedder
 
 if TYPE_CHECKING:
     from openclaw_infra.core.config import Settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openclaw_infra.ops.health import fmt_age
+from openclaw_infra.core.checks import fmt_age
 
 EMPTY_INDEX = "The memory index is empty: nothing has been indexed yet (run `infra index`)."
 

@@ -13,52 +13,24 @@ import shutil
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from openclaw_infra.core.checks import (
+    CRITICAL,
+    OK,
+    UNKNOWN,
+    WARNING,
+    Check,
+    CheckFn,
+    HealthContext,
+    fmt_age,
+    open_readonly,
+)
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import HEALTH_CODES
-
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-
-
-@dataclass
-class Check:
-    name: str
-    state: int
-    summary: str
-    perf: dict[str, float | int] = field(default_factory=dict)
-
-
-@dataclass
-class HealthContext:
-    settings: Settings
-    conn: sqlite3.Connection | None  # read-only infra.sqlite; None before the first run
-    now: float = field(default_factory=time.time)
-
-    def table_exists(self, name: str) -> bool:
-        if self.conn is None:
-            return False
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name=?", (name,)
-        ).fetchone()
-        return row is not None
-
-
-CheckFn = Callable[[HealthContext], Iterable[Check]]
-
-
-def fmt_age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
 
 
 def check_paths(ctx: HealthContext) -> Iterable[Check]:
@@ -188,46 +160,32 @@ def check_settings(ctx: HealthContext) -> Iterable[Check]:
     yield Check("settings", OK, f"valid; timezone {s.tz.key}")
 
 
-def _lazy(module: str, name: str) -> CheckFn:
-    """A check that lives with its capability, imported only when health runs it (those
-    modules import this one, and none of them may pull a heavy library)."""
+def _registry() -> list[CheckFn]:
+    """Every check, in report order: each capability's checks live beside it and import
+    only `core.checks`, so importing them here makes no circle (and none imports a heavy
+    library: a test inspects sys.modules after `infra health`)."""
+    from openclaw_infra.memory.checks import check_index
+    from openclaw_infra.openclaw.checks import check_transcripts
+    from openclaw_infra.ops.backup.checks import check_backup, check_drill
+    from openclaw_infra.pipeline.checks import check_digests, check_summaries
+    from openclaw_infra.serve.checks import check_service
+    from openclaw_infra.voice.checks import check_voice_inbox, check_voice_quarantine
 
-    def check(ctx: HealthContext) -> Iterable[Check]:
-        from importlib import import_module
-
-        fn: CheckFn = getattr(import_module(module), name)
-        return fn(ctx)
-
-    check.__name__ = name
-    return check
-
-
-CHECKS: list[CheckFn] = [
-    check_settings,
-    check_paths,
-    check_disk,
-    check_jobs,
-    _lazy("openclaw_infra.openclaw.health_checks", "check_transcripts"),
-    _lazy("openclaw_infra.pipeline.health_checks", "check_summaries"),
-    _lazy("openclaw_infra.pipeline.digest_health", "check_digests"),
-    _lazy("openclaw_infra.memory.health_checks", "run"),
-    _lazy("openclaw_infra.memory.service_health", "check_service"),
-    _lazy("openclaw_infra.voice.health_checks", "check_voice_inbox"),
-    _lazy("openclaw_infra.voice.health_checks", "check_voice_quarantine"),
-    _lazy("openclaw_infra.ops.backup_health", "check_backup"),
-    _lazy("openclaw_infra.ops.backup_health", "check_drill"),
-]
-
-
-def open_readonly(settings: Settings) -> sqlite3.Connection | None:
-    if not settings.db_path.exists():
-        return None
-    from openclaw_infra.core.db import readonly_uri
-
-    conn = sqlite3.connect(readonly_uri(settings.db_path), uri=True)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
+    return [
+        check_settings,
+        check_paths,
+        check_disk,
+        check_jobs,
+        check_transcripts,
+        check_summaries,
+        check_digests,
+        check_index,
+        check_service,
+        check_voice_inbox,
+        check_voice_quarantine,
+        check_backup,
+        check_drill,
+    ]
 
 
 @dataclass
@@ -276,7 +234,7 @@ def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> R
     except sqlite3.Error as exc:
         results.append(Check("database", CRITICAL, f"{settings.db_path}: {exc}"))
     ctx = HealthContext(settings, conn)
-    for fn in checks if checks is not None else CHECKS:
+    for fn in checks if checks is not None else _registry():
         try:
             results.extend(fn(ctx))
         except Exception as exc:

@@ -40,7 +40,7 @@ from openclaw_infra.pipeline.bullets import render_bullet
 from openclaw_infra.pipeline.hours import Hour, owed_hours, place
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
 from openclaw_infra.pipeline.render import GENERATOR, render_hourly_day
-from openclaw_infra.pipeline.summarizers import Summarizer, Summary
+from openclaw_infra.pipeline.summarizer import Summarizer, Summary
 
 log = get_logger("infra.summarize")
 

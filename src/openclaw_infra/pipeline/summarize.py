@@ -8,7 +8,7 @@ from openclaw_infra.core.config import Settings
 from openclaw_infra.core.jobs import run_job
 from openclaw_infra.llm.client import LLMUnavailableError, Pricing, UsageMeter
 from openclaw_infra.pipeline.hourly import HourlyRun, SummarizeReport
-from openclaw_infra.pipeline.summarizers import ANTHROPIC, build_summarizer, resolve_mode
+from openclaw_infra.pipeline.summarizer import ANTHROPIC, build_summarizer, resolve_mode
 
 JOB = "summarize"
 

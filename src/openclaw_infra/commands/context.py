@@ -1,0 +1,30 @@
+"""What every command module shares: the Settings the CLI callback built, and option types.
+
+Command modules import this, never `cli.py` (which imports them): the face has no circle.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import typer
+
+from openclaw_infra.core.errors import InfraError
+
+
+class Mode(StrEnum):
+    """Summariser modes (OPENCLAW_INFRA_SUMMARIZER), as `--summarizer` takes them."""
+
+    auto = "auto"
+    anthropic = "anthropic"
+    extractive = "extractive"
+
+
+def settings_of(ctx: typer.Context) -> Any:
+    """The Settings built in the CLI callback (commands call this, never load_settings);
+    a configuration error kept there is raised here, so it exits 78 from the command."""
+    obj = ctx.find_root().obj
+    if isinstance(obj, InfraError):
+        raise obj
+    return obj

@@ -1,0 +1,419 @@
+"""`infra daily-sync`: each owed day → `memory/daily/YYYY-MM-DD.md` and `memory/priorities.md`.
+
+The run, step by step:
+1. Owed days come from the watermark (the last day done) in the user's timezone: every day
+   after it whose sync time (21:00, from the job registry) has passed, oldest first. A first
+   run starts at the oldest day with input.
+2. Per day: gather its unused inputs (daily_inputs.py). No input: record the day done, write
+   nothing. Otherwise digest them (LLM or extractive), apply the action items and
+   priorities to the tracker (priorities.py), render the daily, write it and
+   priorities.md atomically, then commit the day record, the consumed inputs, the tracked
+   items, the compaction cursors and the watermark in one transaction. A failure before
+   that commit (LLM unavailable: exit 75) leaves the day owed; its rerun replaces any file
+   the failed attempt wrote, so nothing is half-written or duplicated.
+3. Written files are indexed into the memory store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from openclaw_infra.core.config import Settings
+from openclaw_infra.core.db import transaction
+from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
+from openclaw_infra.core.ledger import get_watermark, set_watermark
+from openclaw_infra.core.logging import get_logger
+from openclaw_infra.llm.mapreduce import Passage
+from openclaw_infra.openclaw.cursors import CursorStore
+from openclaw_infra.pipeline import digest_records
+from openclaw_infra.pipeline.daily.digest import DayContext, DayDigest, DayDigester
+from openclaw_infra.pipeline.daily.inputs import (
+    COMPACTION,
+    CONSUMER,
+    HOURLY,
+    VOICE,
+    DayInputs,
+    InputCollector,
+    Note,
+)
+from openclaw_infra.pipeline.daily.priorities import Matcher, Tracker
+from openclaw_infra.pipeline.daily.priorities_file import (
+    REL_PATH,
+    PrioritiesWrite,
+    render_priorities,
+    write_priorities,
+)
+from openclaw_infra.pipeline.daily.render import DAILY_DIR, DayView, render_daily
+from openclaw_infra.pipeline.digest_records import DayRecord, TrackedItem
+from openclaw_infra.pipeline.items import (
+    ACTION,
+    DECISION,
+    PERSON,
+    PRIORITY,
+    PROJECT,
+    QUESTION,
+    SUMMARY,
+    Item,
+)
+from openclaw_infra.pipeline.outputs import index_pending, refuse_foreign
+from openclaw_infra.pipeline.periods import DAILY_JOB, owed_days, sync_time
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = get_logger("infra.daily")
+
+Links = Callable[[Item], list[str]]
+
+WATERMARK = "day"
+ROLE_OF = {HOURLY: "note", COMPACTION: "compaction", VOICE: "voice"}
+INPUT_NAMES = {HOURLY: "hourly_sections", COMPACTION: "compaction_summaries", VOICE: "voice_notes"}
+LABELS = {
+    SUMMARY: "Topic",
+    DECISION: "Decision",
+    QUESTION: "Question",
+    PERSON: "Person",
+    PROJECT: "Project",
+    ACTION: "Action item",
+    PRIORITY: "Priority",
+}
+
+
+@dataclass
+class DailyReport:
+    mode: str
+    days: list[str] = field(default_factory=list)  # every day done by this run
+    files: list[str] = field(default_factory=list)
+    empty_days: int = 0
+    owed_left: int = 0
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    items: dict[str, int] = field(default_factory=dict)
+    priorities: str = "untouched"  # written | conflict | untouched
+    indexed: int = 0
+    flags: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summarizer": self.mode,
+            "days": self.days,
+            "files": self.files,
+            "empty_days": self.empty_days,
+            "owed_days": self.owed_left,
+            "llm_calls": self.calls,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": round(self.cost_usd, 6),
+            "items": dict(sorted(self.items.items())),
+            "priorities": self.priorities,
+            "indexed_files": self.indexed,
+            "flags": dict(sorted(self.flags.items())),
+        }
+
+
+def _cross_text(item: Item, agents: list[str]) -> str:
+    return f"{LABELS[item.section]}: {item.text} ({', '.join(agents)})"
+
+
+class DailyRun:
+    """One `daily-sync` run over an open infra.sqlite connection."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        conn: sqlite3.Connection,
+        digester: DayDigester,
+        *,
+        now: datetime | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.conn = digest_records.open_digest(conn)
+        self.digester = digester
+        self.now = now or datetime.now(UTC)
+        self.tz = settings.tz
+        self.details = details if details is not None else {}
+        self.report = DailyReport(mode=digester.name)
+        self.matcher = Matcher(self._embed)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        # late: loads a model, unless `infra serve` lends its own
+        from openclaw_infra.serve.embedder import shared_embedder
+
+        return shared_embedder(self.settings).encode(list(texts))
+
+    # --- the run ---------------------------------------------------------------------------
+    def run(self) -> DailyReport:
+        collector = InputCollector(self.settings, self.conn, self.now)
+        last = get_watermark(self.conn, DAILY_JOB, WATERMARK)
+        owed = owed_days(
+            date.fromisoformat(last) if last else None,
+            collector.first_input_day(),
+            now=self.now,
+            tz=self.tz,
+            at=sync_time(DAILY_JOB),
+        )
+        self.report.owed_left = len(owed)
+        tracker = Tracker(digest_records.load_items(self.conn), self.matcher)
+        for position, day in enumerate(owed):
+            self._progress(owed[position:])
+            self._do_day(day, collector, tracker)
+            self.report.owed_left -= 1
+        self._progress([])
+        self.report.indexed += index_pending(self.settings, self.conn)
+        if collector.errors:
+            raise collector.errors[0]
+        return self.report
+
+    def _progress(self, owed: list[date]) -> None:
+        """What health reads from the ledger, kept current even if the run fails next."""
+        self.details.update(
+            {
+                k: v
+                for k, v in self.report.as_dict().items()
+                if k not in ("tokens_in", "tokens_out", "cost_usd")
+            }
+        )
+        self.details["oldest_owed_day"] = owed[0].isoformat() if owed else None
+
+    def _do_day(self, day: date, collector: InputCollector, tracker: Tracker) -> None:
+        inputs = collector.for_day(day)
+        key = day.isoformat()
+        if inputs.empty:
+            self._commit(inputs, DayRecord(key, None, None), tracker, None, None)
+            collector.committed(inputs)
+            self.report.days.append(key)
+            self.report.empty_days += 1
+            log.info("daily.day", day=key, written=False)
+            return
+        passages = [
+            Passage(
+                ref,
+                note.text,
+                {
+                    "role": ROLE_OF[note.kind],
+                    "agent": note.agent or "voice",
+                    "day": note.day,
+                    "time": note.when,
+                },
+            )
+            for ref, note in enumerate(inputs.notes, 1)
+        ]
+        digest = self.digester.digest(
+            passages, DayContext(day, inputs.agents, tracker.open_items())
+        )
+        view = self._view(day, inputs, digest, tracker)
+        text, item_lines = render_daily(view)
+        rel = f"memory/{DAILY_DIR}/{key}.md"
+        refuse_foreign(self.settings.workspace / rel, "daily digest")
+        write_if_changed(self.settings.workspace / rel, text)
+        by_id = {i.id: i for i in tracker.items}
+        for item_id, line in item_lines.items():
+            by_id[item_id].daily_ref = f"{rel}#L{line}"
+        priorities = write_priorities(
+            self.settings, self.conn, render_priorities(tracker.items, day)
+        )
+        record = DayRecord(
+            key,
+            rel,
+            sha256_text(text),
+            digest.summarizer,
+            digest.model,
+            digest.prompt_version,
+            len(inputs.notes),
+            view.counts(),
+            digest.cost,
+            tuple(sorted(digest.flags)),
+        )
+        self._commit(inputs, record, tracker, (rel, record.sha256 or ""), priorities)
+        collector.committed(inputs)
+        self._count(key, rel, view, digest, priorities.conflict)
+        log.info("daily.day", day=key, written=True, items=view.counts())
+
+    def _commit(
+        self,
+        inputs: DayInputs,
+        record: DayRecord,
+        tracker: Tracker,
+        daily: tuple[str, str] | None,
+        priorities: PrioritiesWrite | None,
+    ) -> None:
+        cursors = CursorStore(self.conn, CONSUMER)
+        with transaction(self.conn):
+            if daily is not None:
+                digest_records.record_file(self.conn, *daily)
+            if priorities is not None and not priorities.conflict:
+                digest_records.record_file(self.conn, REL_PATH, priorities.sha256)
+            digest_records.save_items(self.conn, tracker.items)
+            for kind, keys in inputs.used.items():
+                digest_records.mark_used(self.conn, kind, sorted(keys), record.day)
+            for source_key, cursor in inputs.cursors.items():
+                cursors.set(source_key, cursor)
+            digest_records.record_day(self.conn, record)
+            set_watermark(self.conn, DAILY_JOB, WATERMARK, record.day)
+
+    def _count(self, day: str, rel: str, view: DayView, digest: DayDigest, conflict: bool) -> None:
+        report = self.report
+        report.days.append(day)
+        report.files.append(rel)
+        report.calls += digest.cost.calls
+        report.tokens_in += digest.cost.tokens_in
+        report.tokens_out += digest.cost.tokens_out
+        report.cost_usd += digest.cost.cost_usd
+        for name, count in view.counts().items():
+            report.items[name] = report.items.get(name, 0) + count
+        for flag in digest.flags:
+            name = flag.split(":", 1)[0]
+            report.flags[name] = report.flags.get(name, 0) + 1
+        if conflict:
+            report.priorities = "conflict"
+        elif report.priorities != "conflict":
+            report.priorities = "written"
+
+    # --- the day's view --------------------------------------------------------------------
+    def _view(self, day: date, inputs: DayInputs, digest: DayDigest, tracker: Tracker) -> DayView:
+        notes = inputs.notes
+
+        def links(item: Item) -> list[str]:
+            return list(dict.fromkeys(link for ref in item.refs for link in notes[ref - 1].links))
+
+        view = DayView(day, self.tz.key, digest, inputs.agents)
+        for item in digest.items:
+            pair = (item, links(item))
+            if item.section == SUMMARY:
+                view.summary.append(pair)
+            elif item.section == DECISION:
+                view.decisions.append(pair)
+            elif item.section == QUESTION:
+                view.questions.append(pair)
+            elif item.section in (PERSON, PROJECT):
+                view.people.append(pair)
+        view.actions = self._tracked(day, ACTION, digest.items, links, tracker)
+        view.priorities = self._tracked(day, PRIORITY, digest.items, links, tracker)
+        view.cross = self._cross(notes, digest.items, links, inputs.agents)
+        view.inputs = {INPUT_NAMES[kind]: len(keys) for kind, keys in inputs.used.items()}
+        view.sources = self._sources(inputs)
+        return view
+
+    @staticmethod
+    def _tracked(
+        day: date, kind: str, items: list[Item], links: Links, tracker: Tracker
+    ) -> list[tuple[TrackedItem, list[str], str | None]]:
+        """Today's mentions applied to the tracker, then the open items carried forward."""
+        key = day.isoformat()
+        rows: dict[str, tuple[TrackedItem, list[str], str | None]] = {}
+        for mention in (i for i in items if i.section == kind):
+            touched = tracker.update(key, mention, links(mention))
+            note = "new" if touched.new else ("closed today" if touched.closed_today else None)
+            if touched.item.id in rows:
+                _, earlier, earlier_note = rows[touched.item.id]
+                merged = list(dict.fromkeys(earlier + touched.links))
+                rows[touched.item.id] = (touched.item, merged, earlier_note or note)
+            else:
+                rows[touched.item.id] = (touched.item, touched.links, note)
+        for item in tracker.open_items(kind):
+            if item.id not in rows:
+                rows[item.id] = (item, item.sources[-2:], f"carried from {item.last_day}")
+        return list(rows.values())
+
+    def _cross(
+        self, notes: list[Note], items: list[Item], links: Links, agents: list[str]
+    ) -> list[tuple[str, list[str]]]:
+        """Topics, people and decisions that more than one agent's conversations touched."""
+        if len(agents) < 2:
+            return []
+
+        def agents_of(item: Item) -> set[str]:
+            return {a for ref in item.refs if (a := notes[ref - 1].agent)}
+
+        out: list[tuple[str, list[str]]] = []
+        shown: set[int] = set()
+        for index, item in enumerate(items):
+            spread = sorted(agents_of(item))
+            if len(spread) > 1:
+                out.append(
+                    (f"{LABELS[item.section]}: {item.text} ({', '.join(spread)})", links(item))
+                )
+                shown.add(index)
+        # the same topic written once per agent: pairs of one section that mean the same
+        for index, item in enumerate(items):
+            if index in shown or item.section not in (SUMMARY, DECISION, QUESTION):
+                continue
+            mine = agents_of(item)
+            for other_index in range(index + 1, len(items)):
+                other = items[other_index]
+                if other_index in shown or other.section != item.section:
+                    continue
+                theirs = agents_of(other)
+                if (
+                    mine
+                    and theirs
+                    and not mine & theirs
+                    and self.matcher.same(item.text, other.text)
+                ):
+                    spread = sorted(mine | theirs)
+                    out.append(
+                        (
+                            f"{LABELS[item.section]}: {item.text} ({', '.join(spread)})",
+                            list(dict.fromkeys(links(item) + links(other))),
+                        )
+                    )
+                    shown.update((index, other_index))
+                    break
+        # people and projects named in several agents' notes
+        for item in items:
+            if item.section not in (PERSON, PROJECT) or not item.name or len(item.name) < 3:
+                continue
+            if any(item.name in text for text, _ in out):
+                continue
+            per_agent: dict[str, str] = {}
+            for note in notes:
+                fresh = note.agent and note.agent not in per_agent and note.links
+                if fresh and item.name in note.text:
+                    per_agent[str(note.agent)] = note.links[0]
+            if len(per_agent) > 1:
+                spread = sorted(per_agent)
+                out.append(
+                    (
+                        f"{LABELS[item.section]}: {item.name} ({', '.join(spread)})",
+                        [per_agent[a] for a in spread],
+                    )
+                )
+        return out
+
+    def _sources(self, inputs: DayInputs) -> list[dict[str, Any]]:
+        """Each input once, with a hash, so a reader can re-verify the digest's material."""
+        out: list[dict[str, Any]] = []
+        for rel, day in sorted(inputs.hourly_files.items()):
+            path = self.settings.workspace / rel
+            digest = sha256_file(path) if path.is_file() else None
+            out.append({"kind": HOURLY, "path": rel, "day": day, "sha256": digest})
+        for note in inputs.notes:
+            if note.kind == COMPACTION:
+                out.append(
+                    {
+                        "kind": COMPACTION,
+                        "link": note.links[0],
+                        "agent": note.agent,
+                        "sha256": sha256_text(note.text),
+                    }
+                )
+            elif note.kind == VOICE:
+                rel = note.used_key
+                path = self.settings.workspace / rel
+                out.append(
+                    {
+                        "kind": VOICE,
+                        "path": rel,
+                        "sha256": sha256_file(path) if path.is_file() else None,
+                    }
+                )
+        return out
+
+    # --- output ----------------------------------------------------------------------------

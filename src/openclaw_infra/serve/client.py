@@ -1,0 +1,165 @@
+"""Client side of the resident recall service (`infra serve`): stdlib only, on purpose.
+
+`infra recall` is called mid-conversation, so its client path imports only the stdlib. The
+console script tries `answer_argv` first: it finds the socket from the environment alone,
+hands the service the command line, and prints the service's reply, so a recall costs a bare
+Python start, not the CLI's imports. When no service answers within the timeout, the full
+CLI searches in-process with identical results; when the service declines (help, usage
+errors, --batch), the full CLI runs and may still ask it for answers. The wire format is one
+JSON object per line each way, one request per connection.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
+from openclaw_infra.core.layout import CONFIG_FILE, PREFIX, default_data_dir
+
+if TYPE_CHECKING:
+    from openclaw_infra.core.config import Settings
+
+SOCKET_NAME = "recall.sock"
+MAX_REQUEST_BYTES = 1 << 20  # a batch of a few thousand queries; more is refused
+MAX_RESPONSE_BYTES = 256 << 20
+PROTOCOL = 1
+TIMEOUT_ENV = PREFIX + "RECALL_SERVICE_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 2.0  # Settings.recall_service_timeout_s's default (a test keeps them equal)
+
+
+def socket_path(settings: Settings) -> Path:
+    return settings.data / SOCKET_NAME
+
+
+def _read_line(sock: socket.socket, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        block = sock.recv(65536)
+        if not block:
+            break
+        chunks.append(block)
+        size += len(block)
+        if b"\n" in block or size > limit:
+            break
+    return b"".join(chunks).split(b"\n", 1)[0]
+
+
+def request(path: Path, payload: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+    """Send one request to the socket at `path`; the reply, or None when none came in time."""
+    if not path.exists():
+        return None
+    data = json.dumps({"v": PROTOCOL, **payload}, ensure_ascii=False).encode("utf-8") + b"\n"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout_s)
+            sock.connect(str(path))
+            sock.sendall(data)
+            raw = _read_line(sock, MAX_RESPONSE_BYTES)
+    except (OSError, TimeoutError):
+        return None  # down, stale socket, or too slow: the caller falls back
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        return None
+    return reply if isinstance(reply, dict) else None
+
+
+def raise_for_reply(reply: dict[str, Any]) -> None:
+    """Re-raise a service-side InfraError as the same class, so exit codes match in-process."""
+    if reply.get("ok"):
+        return
+    code = int(reply.get("exit_code", 1))
+    cls = next((c for c in ERROR_CLASSES if c.exit_code == code), InternalError)
+    message = str(reply.get("error", "recall service error"))
+    err: InfraError = cls(message)
+    if code not in EXIT_CODES:
+        err = InternalError(message)
+    raise err
+
+
+def recall(
+    settings: Settings, queries: list[str], options: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Answers from the service, one per query in order; None means search in-process."""
+    reply = request(
+        socket_path(settings),
+        {"op": "recall", "queries": queries, "options": options},
+        settings.recall_service_timeout_s,
+    )
+    if reply is None:
+        return None
+    raise_for_reply(reply)
+    answers = reply.get("answers")
+    return answers if isinstance(answers, list) and len(answers) == len(queries) else None
+
+
+def ping(settings: Settings, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    reply = request(socket_path(settings), {"op": "ping"}, timeout_s)
+    return reply if reply and reply.get("ok") else None
+
+
+def embed(settings: Settings, texts: list[str], timeout_s: float) -> dict[str, Any] | None:
+    """The service's `embed` reply (model, shape, base64 little-endian float32), or None."""
+    reply = request(socket_path(settings), {"op": "embed", "texts": texts}, timeout_s)
+    return reply if reply and reply.get("ok") else None
+
+
+def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
+    """The recall timeout as Settings would read it (environment, then config.env); None
+    when it is not a valid number, so the full CLI reports it."""
+    raw = environ.get(TIMEOUT_ENV)
+    if raw is None and (data / CONFIG_FILE).is_file():
+        from dotenv import dotenv_values  # the parser pydantic-settings reads config.env with
+
+        try:
+            values = dotenv_values(data / CONFIG_FILE, encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+        raw = next((v for k, v in values.items() if k.upper() == TIMEOUT_ENV), None)
+    if raw is None:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 < value <= 60 else None
+
+
+class Unanswered(enum.Enum):
+    """Why `answer_argv` printed nothing, which tells the full CLI what to do."""
+
+    DECLINED = "declined"  # help, a usage error, --batch: the full CLI may still ask the service
+    UNAVAILABLE = "unavailable"  # no service, or no answer in time: do not wait for it twice
+
+
+def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | Unanswered:
+    """`infra recall ARGV` answered whole by the service: prints its output and returns the
+    exit code (0); otherwise prints nothing and says why, and the full CLI runs."""
+    env = os.environ if environ is None else environ
+    data = default_data_dir(env)
+    timeout = _timeout(env, data)
+    if timeout is None or "--no-service" in argv:
+        return Unanswered.DECLINED
+    reply = request(data / SOCKET_NAME, {"op": "recall_argv", "argv": list(argv)}, timeout)
+    if reply is None:
+        return Unanswered.UNAVAILABLE
+    out, err = reply.get("stdout"), reply.get("stderr")
+    if not reply.get("ok") or not isinstance(out, str) or not isinstance(err, str):
+        return Unanswered.DECLINED
+    try:
+        sys.stderr.write(err)
+        sys.stderr.flush()
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away: not an error (as in the CLI); keep exit's flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
