@@ -140,7 +140,7 @@ if [ "$SCHED" = launchd ]; then
     say "would write LaunchAgents ai.openclaw.infra.*.plist into $AGENTS_DIR and load them"
   else
     mkdir -p "$AGENTS_DIR"
-    plists="$("$VENV/bin/python" -m openclaw_infra.ops.install.schedule "$AGENTS_DIR" "$INFRA" "$DATA/logs" \
+    plists="$("$VENV/bin/python" -m openclaw_infra.ops.install.launchd "$AGENTS_DIR" "$INFRA" "$DATA/logs" \
       "OPENCLAW_STATE_DIR=$STATE" "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin")"
     for p in $plists; do
       if command -v launchctl >/dev/null 2>&1; then
@@ -158,9 +158,9 @@ if [ "$SCHED" = launchd ]; then
   fi
 elif command -v "$CRONTAB" >/dev/null 2>&1; then
   if [ "$DRY" = 1 ]; then
-    say "would install this crontab block:"; "$VENV/bin/python" -m openclaw_infra.ops.install.config_example crontab "$INFRA" 2>/dev/null || cat "$REPO/cron/infra.crontab"
+    say "would install this crontab block:"; "$VENV/bin/python" -m openclaw_infra.ops.install.generated crontab "$INFRA" 2>/dev/null || cat "$REPO/cron/infra.crontab"
   else
-    block="$("$VENV/bin/python" -m openclaw_infra.ops.install.config_example crontab "$INFRA")"
+    block="$("$VENV/bin/python" -m openclaw_infra.ops.install.generated crontab "$INFRA")"
     existing="$(current_crontab)"  # read fully before replacing
     { if [ -n "$existing" ]; then printf '%s\n' "$existing" | strip_block; fi
       printf '%s\n' "$block"; } | "$CRONTAB" -

@@ -6,7 +6,7 @@ import json
 import logging
 
 from openclaw_infra.core.config import Settings, detect_timezone, env_name
-from openclaw_infra.ops.install import config_example as generated
+from openclaw_infra.ops.install import generated
 
 from conftest import REPO, OpenClawHome
 

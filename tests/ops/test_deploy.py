@@ -138,7 +138,7 @@ def test_cron_expressions_to_launchd() -> None:
     """Fixed times become StartCalendarInterval entries; */N becomes StartInterval."""
     import pytest
 
-    from openclaw_infra.ops.install.schedule import launchd_schedule
+    from openclaw_infra.ops.install.launchd import launchd_schedule
 
     assert launchd_schedule("*/15 * * * *") == {"StartInterval": 900}
     assert launchd_schedule("5 * * * *") == {"StartCalendarInterval": [{"Minute": 5}]}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -121,26 +120,9 @@ def job(name: str) -> JobSpec:
     raise KeyError(name)
 
 
-CRON_BEGIN = "# >>> openclaw-infra (managed by deploy.sh; edit cron/infra.crontab instead) >>>"
-CRON_END = "# <<< openclaw-infra <<<"
-
-
 # The resident recall service: started at boot (cron) or kept alive (launchd), not periodic.
 SERVICE_NAME = "serve"
 SERVICE_ARGS: tuple[str, ...] = ("serve",)
-
-
-def render_crontab(infra_bin: str = "infra") -> str:
-    """The crontab block deploy.sh installs; cron/infra.crontab is this with `infra` on PATH."""
-    lines = [CRON_BEGIN, "SHELL=/bin/sh", "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin"]
-    for spec in JOBS:
-        lines.append(f"# {spec.name}: {spec.description}")
-        argv = " ".join(spec.args)
-        lines.append(f"{spec.schedule} {infra_bin} {argv} >/dev/null 2>&1")
-    lines.append("# serve: the resident recall service (a second start exits 75 at once)")
-    lines.append(f"@reboot {infra_bin} {' '.join(SERVICE_ARGS)} >/dev/null 2>&1")
-    lines.append(CRON_END)
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -188,7 +170,3 @@ def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
                 conn.close()
     finally:
         structlog.contextvars.unbind_contextvars("job", "run_id")
-
-
-def monotonic_ms(start: float) -> float:
-    return round((time.monotonic() - start) * 1000, 1)

@@ -96,7 +96,7 @@ def write_launch_agents(
 
 
 def main() -> None:
-    """`python -m openclaw_infra.ops.install.schedule DIR INFRA_BIN LOG_DIR [KEY=VALUE…]`."""
+    """`python -m openclaw_infra.ops.install.launchd DIR INFRA_BIN LOG_DIR [KEY=VALUE…]`."""
     import sys
 
     target, infra_bin, log_dir, *pairs = sys.argv[1:]
