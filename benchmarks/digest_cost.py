@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,8 +31,12 @@ sys.path.insert(0, str(REPO / "tests"))
 from openclaw_infra.core.config import Settings  # noqa: E402
 from openclaw_infra.core.logging import configure_logging  # noqa: E402
 from openclaw_infra.llm.client import UsageMeter  # noqa: E402
-from openclaw_infra.pipeline.jobs import daily_sync_job, weekly_synthesis_job  # noqa: E402
-from openclaw_infra.pipeline.summarize import summarize_job  # noqa: E402
+from openclaw_infra.pipeline.daily.digest import DAILY_DIGEST  # noqa: E402
+from openclaw_infra.pipeline.daily.run import daily_sync_job  # noqa: E402
+from openclaw_infra.pipeline.hourly import HOURLY_NOTES, summarize_job  # noqa: E402
+from openclaw_infra.pipeline.weekly.passes import WEEKLY_SYNTHESIS  # noqa: E402
+from openclaw_infra.pipeline.weekly.run import weekly_synthesis_job  # noqa: E402
+from openclaw_infra.services import summarizer, writer_embedder  # noqa: E402
 
 from fake_anthropic import API_KEY, FakeAnthropic  # noqa: E402
 from openclaw_fixtures import write_jsonl_session  # noqa: E402
@@ -111,14 +116,16 @@ def main() -> None:
         )
         write_week(state, args.turns)
         sunday = datetime(2026, 3, 8, 21, 30, tzinfo=UTC)
-        summarize_job(settings, now=sunday)
+        embedder = partial(writer_embedder, settings)
+        summarize_job(settings, summarizer(settings, HOURLY_NOTES), embedder=embedder, now=sunday)
         prices = (settings.llm_price_input_per_mtok, settings.llm_price_output_per_mtok)
         print(f"week: 5 active days, {args.turns} turns per active hour, 8 agent-hours a day")
 
         fake.reset_stats()
         meter = UsageMeter()
         started = time.monotonic()
-        daily = daily_sync_job(settings, now=sunday, meter=meter)
+        daily_summarizer = summarizer(settings, DAILY_DIGEST, meter)
+        daily = daily_sync_job(settings, daily_summarizer, embedder=embedder, now=sunday)
         wall = time.monotonic() - started
         written = len(daily.files)
         print(f"daily-sync: {len(daily.days)} days ({daily.empty_days} empty), {written} files")
@@ -131,7 +138,12 @@ def main() -> None:
 
         meter = UsageMeter()
         started = time.monotonic()
-        weekly = weekly_synthesis_job(settings, now=sunday + timedelta(hours=1), meter=meter)
+        weekly = weekly_synthesis_job(
+            settings,
+            summarizer(settings, WEEKLY_SYNTHESIS, meter),
+            embedder=embedder,
+            now=sunday + timedelta(hours=1),
+        )
         wall = time.monotonic() - started
         print(f"weekly-synthesis: {weekly.weeks}, kept {weekly.kept}, dropped {weekly.dropped}")
         print(
@@ -145,7 +157,12 @@ def main() -> None:
                 print("   ", line.strip())
 
         started = time.monotonic()
-        later = daily_sync_job(settings, now=sunday + timedelta(days=365))
+        later = daily_sync_job(
+            settings,
+            summarizer(settings, DAILY_DIGEST),
+            embedder=embedder,
+            now=sunday + timedelta(days=365),
+        )
         wall = time.monotonic() - started
         print(
             f"catch-up of {len(later.days)} days without activity: {wall:.2f}s "

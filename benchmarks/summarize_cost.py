@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ from openclaw_infra.core.config import Settings  # noqa: E402
 from openclaw_infra.core.db import connect  # noqa: E402
 from openclaw_infra.core.logging import configure_logging  # noqa: E402
 from openclaw_infra.llm.client import UsageMeter  # noqa: E402
-from openclaw_infra.pipeline.summarize import summarize_job  # noqa: E402
+from openclaw_infra.pipeline.hourly import HOURLY_NOTES, summarize_job  # noqa: E402
+from openclaw_infra.services import summarizer, writer_embedder  # noqa: E402
 
 from fake_anthropic import API_KEY, FakeAnthropic  # noqa: E402
 from openclaw_fixtures import (  # noqa: E402
@@ -209,7 +211,9 @@ def write_hour(state: Path, day: dict[str, list[list[tuple]]], hour: int) -> Non
 def timed_run(settings: Settings, now: datetime) -> tuple[float, float, object]:
     meter = UsageMeter()
     started = time.perf_counter()
-    report = summarize_job(settings, now=now, meter=meter)
+    embedder = partial(writer_embedder, settings)
+    hourly = summarizer(settings, HOURLY_NOTES, meter)
+    report = summarize_job(settings, hourly, embedder=embedder, now=now)
     wall = time.perf_counter() - started
     return wall, meter.elapsed_s, report
 

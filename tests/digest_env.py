@@ -10,8 +10,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openclaw_infra.pipeline.summarize import summarize_job
-from summarize_env import SummarizeEnv, split_file
+from openclaw_infra import services
+from openclaw_infra.core.config import Settings
+from openclaw_infra.memory.embedder import HashEmbedder
+from openclaw_infra.pipeline.daily.digest import DAILY_DIGEST
+from openclaw_infra.pipeline.daily.run import DailyReport, daily_sync_job
+from openclaw_infra.pipeline.weekly.passes import WEEKLY_SYNTHESIS
+from openclaw_infra.pipeline.weekly.run import WeeklyReport, weekly_synthesis_job
+from summarize_env import SummarizeEnv, split_file, summarize
 
 from openclaw_fixtures import write_jsonl_session
 
@@ -51,7 +57,19 @@ def talk(
 
 def summarize_until(env: SummarizeEnv, now: datetime, **settings: Any) -> None:
     """The hourly notes `summarize` would have written by `now`."""
-    summarize_job(env.settings(**settings), now=now)
+    summarize(env.settings(**settings), now=now, embedder=HashEmbedder)
+
+
+def daily_sync(settings: Settings, **options: Any) -> DailyReport:
+    """`daily-sync` as its command runs it, with the summariser services builds."""
+    return daily_sync_job(settings, services.summarizer(settings, DAILY_DIGEST), **options)
+
+
+def weekly_synthesis(settings: Settings, **options: Any) -> WeeklyReport:
+    """`weekly-synthesis` as its command runs it, with the summariser services builds."""
+    return weekly_synthesis_job(
+        settings, services.summarizer(settings, WEEKLY_SYNTHESIS), **options
+    )
 
 
 def daily_path(env: SummarizeEnv, day: date | str) -> Path:

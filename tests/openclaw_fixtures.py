@@ -319,7 +319,7 @@ def append_jsonl(
     for raw in reversed(existing):
         try:
             parent = json.loads(raw).get("id")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             continue
         if parent:
             break

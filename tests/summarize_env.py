@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from openclaw_infra import services
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import connect
 from openclaw_infra.openclaw.cursors import CursorStore
+from openclaw_infra.pipeline.hourly import HOURLY_NOTES, SummarizeReport, summarize_job
 
 from conftest import OpenClawHome
 from fake_anthropic import API_KEY, FakeAnthropic
@@ -119,3 +121,8 @@ def ids(session: str, count: int, *, uuid_ids: bool = False) -> set[str]:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def summarize(settings: Settings, **options: Any) -> SummarizeReport:
+    """`summarize` as its command runs it, with the summariser services builds for `settings`."""
+    return summarize_job(settings, services.summarizer(settings, HOURLY_NOTES), **options)

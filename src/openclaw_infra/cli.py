@@ -45,9 +45,10 @@ def _root(
     from openclaw_infra.core.config import load_settings
     from openclaw_infra.core.errors import ConfigError
     from openclaw_infra.core.logging import configure_logging, register_secret
+    from openclaw_infra.openclaw.timezone import with_user_timezone
 
     try:
-        settings = load_settings()
+        settings = with_user_timezone(load_settings())
     except ConfigError as exc:
         # kept for the command: `infra health` reports it as CRITICAL, others exit 78
         ctx.obj = exc

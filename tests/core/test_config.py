@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from openclaw_infra.core.config import Settings, detect_timezone, env_name
+import pytest
+
+from openclaw_infra.core.config import Settings, env_name, load_settings, with_values
+from openclaw_infra.core.errors import ConfigError
+from openclaw_infra.openclaw.timezone import detect_timezone, with_user_timezone
 from openclaw_infra.ops.install import generated
 
 from conftest import REPO, OpenClawHome
@@ -43,9 +47,57 @@ def test_timezone_from_openclaw_config(oc_home: OpenClawHome, monkeypatch) -> No
     assert detect_timezone(oc_home.state) == detect_timezone(oc_home.state / "nowhere")
 
 
+def test_timezone_is_resolved_once(oc_home: OpenClawHome, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Settings built for a run read openclaw.json once: a later change of the file does not
+    change `settings.tz` (it is re-read on the next run), and a set timezone wins."""
+    monkeypatch.delenv("OPENCLAW_INFRA_TIMEZONE")
+    cfg = oc_home.state / "openclaw.json"
+    cfg.write_text(json.dumps({"agents": {"defaults": {"userTimezone": "Europe/Berlin"}}}))
+    settings = with_user_timezone(load_settings())
+    assert settings.timezone == "Europe/Berlin" and settings.tz.key == "Europe/Berlin"
+    cfg.write_text(json.dumps({"agents": {"defaults": {"userTimezone": "Asia/Tokyo"}}}))
+    assert settings.tz.key == "Europe/Berlin"
+    cfg.unlink()
+    assert settings.tz.key == "Europe/Berlin"
+    assert with_user_timezone(oc_home.settings(timezone="UTC")).tz.key == "UTC"
+
+
+def test_overrides_are_validated(oc_home: OpenClawHome) -> None:
+    """A command-line override goes through validation like any other source: a bad one is
+    a ConfigError naming the variable; None keeps the value; nothing is re-read."""
+    settings = oc_home.settings(recall_limit=5)
+    assert with_values(settings, recall_limit=None) is settings
+    changed = with_values(settings, summarizer="extractive", recall_limit=7)
+    assert changed.summarizer == "extractive" and changed.recall_limit == 7
+    assert changed.data == settings.data and changed.tz == settings.tz
+    with pytest.raises(ConfigError, match="OPENCLAW_INFRA_WHISPER_BEAM_SIZE"):
+        with_values(settings, whisper_beam_size=99)
+
+
+def test_paths_come_from_one_layout(oc_home: OpenClawHome) -> None:
+    """Every path infra owns hangs off the data dir or the workspace's memory/ tree."""
+    s = oc_home.settings()
+    assert s.data == oc_home.data
+    assert s.db_path == oc_home.data / "infra.sqlite"
+    assert s.faiss_path == oc_home.data / "memory.faiss"
+    assert s.socket_path == oc_home.data / "recall.sock"
+    assert s.config_file == oc_home.data / "config.env"
+    assert (s.locks_dir, s.logs_dir) == (oc_home.data / "locks", oc_home.data / "logs")
+    assert s.voice_quarantine_dir == oc_home.data / "quarantine" / "voice"
+    assert s.backups == oc_home.data / "backups"
+    memory = oc_home.workspace / "memory"
+    assert [s.hourly_dir, s.daily_dir, s.weekly_dir, s.voice_dir] == [
+        memory / "hourly",
+        memory / "daily",
+        memory / "weekly",
+        memory / "voice",
+    ]
+    assert s.priorities_path == memory / "priorities.md"
+
+
 def test_profile_and_state_dir(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """OPENCLAW_PROFILE=p gives ~/.openclaw-p; OPENCLAW_STATE_DIR wins over it."""
-    from openclaw_infra.core.config import default_data_dir, default_state_dir
+    from openclaw_infra.core.layout import default_data_dir, default_state_dir
 
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_state_dir({"OPENCLAW_PROFILE": "work"}) == tmp_path / ".openclaw-work"

@@ -18,8 +18,9 @@ from openclaw_infra.llm.client import (
     LLMUnavailableError,
     Pricing,
 )
-from openclaw_infra.llm.prompts import HOURLY, map_user_message, passage_block
+from openclaw_infra.llm.prompts import map_user_message, passage_block
 from openclaw_infra.llm.retry import RetryPolicy, parse_retry_after, wait_before_retry
+from openclaw_infra.pipeline.prompts import HOURLY
 
 from fake_anthropic import API_KEY, FakeAnthropic, Fault
 

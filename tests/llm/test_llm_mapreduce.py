@@ -11,10 +11,11 @@ import pytest
 from openclaw_infra.core.errors import ConfigError
 from openclaw_infra.llm.client import AnthropicClient, ClientConfig
 from openclaw_infra.llm.mapreduce import Passage, pack, passage_blocks, summarize_passages
-from openclaw_infra.llm.prompts import HOURLY, escape
+from openclaw_infra.llm.prompts import escape
 from openclaw_infra.llm.retry import RetryPolicy
 from openclaw_infra.llm.tokens import estimate_tokens
 from openclaw_infra.pipeline.bullets import parse_bullets
+from openclaw_infra.pipeline.prompts import HOURLY
 
 from fake_anthropic import API_KEY, FakeAnthropic
 

@@ -24,7 +24,7 @@ from openclaw_infra.memory import store
 from openclaw_infra.memory.chunking import markdown_chunks, window_chunks
 from openclaw_infra.memory.embedder import HashEmbedder
 from openclaw_infra.memory.indexer import index_all
-from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex, vectors_from_blobs
+from openclaw_infra.memory.vectors import VectorIndex, vectors_from_blobs
 from openclaw_infra.openclaw.reader import discover_sources, read_all
 
 from openclaw_fixtures import append_jsonl, write_jsonl_session
@@ -37,8 +37,10 @@ TEST_ENV = {
 INDEX_LOOP = """
 from openclaw_infra.core.config import load_settings
 from openclaw_infra.memory.indexer import index_all
+from openclaw_infra.services import writer_embedder
 for _ in range(4):
-    index_all(load_settings())
+    settings = load_settings()
+    index_all(settings, embedder=writer_embedder(settings))
 """
 
 ADDER = """
@@ -46,11 +48,12 @@ import sys
 from pathlib import Path
 from openclaw_infra.core.config import load_settings
 from openclaw_infra.memory.indexer import index_files
+from openclaw_infra.services import writer_embedder
 settings = load_settings()
 path = settings.memory_dir / f"adder-{sys.argv[1]}.md"
 for k in range(5):
     path.write_text(f"# Adder {sys.argv[1]}\\n\\n- round {k} fact w{sys.argv[1]}r{k}\\n")
-    index_files(settings, [path])
+    index_files(settings, [path], embedder=writer_embedder(settings))
 """
 
 
@@ -100,7 +103,7 @@ def assert_store_consistent(settings) -> int:  # type: ignore[no-untyped-def]
     rows = conn.execute(
         "SELECT id, embedding FROM memory_chunks WHERE gen=?", (gen.gen,)
     ).fetchall()
-    vectors = VectorIndex.open(settings.data / FILE_NAME, conn, gen)
+    vectors = VectorIndex.open(settings.faiss_path, conn, gen)
     conn.close()
     ids = {int(r[0]) for r in rows}
     assert vectors.ids() == ids

@@ -8,6 +8,7 @@ import pytest
 from openclaw_infra.core.config import Settings
 from openclaw_infra.memory.embedder import PACKAGED_MODEL, Embedder, get_embedder
 from openclaw_infra.memory.indexer import index_all
+from openclaw_infra.memory.query import RecallQuery
 from openclaw_infra.memory.search import recall
 
 from openclaw_fixtures import write_jsonl_session
@@ -51,7 +52,9 @@ def test_recall_finds_a_paraphrase_with_the_real_model(oc_home, minilm: Embedder
     settings = oc_home.settings(embedding_model=PACKAGED_MODEL)
     stats = index_all(settings, embedder=minilm)
     assert stats.model == "all-MiniLM-L6-v2:384" and stats.embedded == stats.chunks_added
-    top = recall(settings, "feline damaging furniture", embedder=minilm, limit=1)["results"][0]
+    feline = RecallQuery("feline damaging furniture", 1)
+    top = recall(settings, feline, embedder=minilm)["results"][0]
     assert "kitten" in top["text"]
-    music = recall(settings, "musical instrument lessons", embedder=minilm, limit=1)["results"][0]
+    lessons = RecallQuery("musical instrument lessons", 1)
+    music = recall(settings, lessons, embedder=minilm)["results"][0]
     assert "violin" in music["text"]

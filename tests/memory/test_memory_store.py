@@ -14,12 +14,20 @@ from openclaw_infra.memory import store
 from openclaw_infra.memory.chunking import window_chunks
 from openclaw_infra.memory.embedder import HashEmbedder, get_embedder, reset_embedders
 from openclaw_infra.memory.indexer import index_all, index_files
-from openclaw_infra.memory.search import recall
-from openclaw_infra.memory.vectors import FILE_NAME, VectorIndex, read_header
+from openclaw_infra.memory.query import RecallQuery
+from openclaw_infra.memory.search import recall as search_recall
+from openclaw_infra.memory.vectors import VectorIndex, read_header
 
 from openclaw_fixtures import append_jsonl, write_jsonl_session, write_sqlite_sessions
 
 EMB = HashEmbedder()
+
+
+def recall(settings, text, *, embedder=None, **options):  # type: ignore[no-untyped-def]
+    """`search.recall` of a query built as the CLI builds it (options by field name)."""
+    query = RecallQuery.parse(settings, text, **options)
+    return search_recall(settings, query, embedder=embedder)
+
 
 CAT = [
     ("user", "I adopted a cat named Miso last week"),
@@ -59,7 +67,7 @@ def _faiss_agrees(settings) -> set[int]:  # type: ignore[no-untyped-def]
     gen = store.active_generation(conn)
     assert gen is not None
     ids = {int(r[0]) for r in conn.execute("SELECT id FROM memory_chunks WHERE gen=?", (gen.gen,))}
-    vectors = VectorIndex.open(settings.data / FILE_NAME, conn, gen)
+    vectors = VectorIndex.open(settings.faiss_path, conn, gen)
     conn.close()
     assert vectors.ids() == ids
     return ids
@@ -187,7 +195,7 @@ def test_faiss_file_lost_or_behind_is_caught_up_from_sqlite(home) -> None:  # ty
     """A FAISS file older than SQLite (crash before save), torn or missing loses nothing."""
     s = home.settings()
     index_all(s, embedder=EMB)
-    faiss_path = s.data / FILE_NAME
+    faiss_path = s.faiss_path
     old_bytes = faiss_path.read_bytes()
     append_jsonl(home.state / "agents/main/sessions/s1.jsonl", [("user", "zebra crossing")])
     (home.workspace / "MEMORY.md").write_text("# Memory\n\n- only this now\n")
@@ -250,7 +258,7 @@ def test_rebuild_switches_generation_and_keeps_answers(home) -> None:  # type: i
     conn.close()
     assert [tuple(g) for g in gens] == [(rebuilt.generation, "active")]
     assert [c[0] for c in cursors] == ["index"]
-    assert read_header(s.data / FILE_NAME).gen == rebuilt.generation  # type: ignore[union-attr]
+    assert read_header(s.faiss_path).gen == rebuilt.generation  # type: ignore[union-attr]
     assert index_all(s, embedder=EMB).sources_read == 0  # cursors carried over
     _faiss_agrees(s)
 
@@ -337,15 +345,15 @@ def test_health_checks_see_identity_agreement_and_lag(home) -> None:  # type: ig
     conn = _conn(s)
     gen = store.active_generation(conn)
     assert gen is not None
-    vectors = VectorIndex.open(s.data / FILE_NAME, conn, gen)
+    vectors = VectorIndex.open(s.faiss_path, conn, gen)
     conn.close()
     # a second vector under an existing id: FAISS now holds one more than SQLite accounts for
     vectors.index.add_with_ids(
         np.ones((1, 64), dtype=np.float32) / 8.0, np.array([vectors.high_water], dtype=np.int64)
     )
-    vectors.save(s.data / FILE_NAME)
+    vectors.save(s.faiss_path)
     assert states()["vectors"] == CRITICAL
-    (s.data / FILE_NAME).unlink()
+    (s.faiss_path).unlink()
     assert states()["vectors"] == WARNING
     append_jsonl(home.state / "agents/main/sessions/s1.jsonl", [("user", "more")])
     assert states()["index_lag"] == OK  # changed moments ago: stale, but not yet late

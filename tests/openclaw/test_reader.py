@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from openclaw_infra.openclaw import Cursor, discover_sources, read_all, read_new
 from openclaw_infra.openclaw.batch import Source
+from openclaw_infra.openclaw.cursors import Cursor
+from openclaw_infra.openclaw.reader import discover_sources, read_all, read_new
 
 from conftest import OpenClawHome
 from openclaw_fixtures import (

@@ -7,8 +7,9 @@ import sqlite3
 import pytest
 
 from openclaw_infra.core.db import connect, transaction
-from openclaw_infra.openclaw import Cursor, CursorStore, discover_sources, read_new
+from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.entries import Entry
+from openclaw_infra.openclaw.reader import discover_sources, read_new
 
 from conftest import OpenClawHome
 from openclaw_fixtures import append_jsonl, append_sqlite_events, state_with_both_containers

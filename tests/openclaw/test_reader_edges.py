@@ -7,8 +7,8 @@ import tracemalloc
 
 from structlog.testing import capture_logs
 
-from openclaw_infra.openclaw import discover_sources, read_all, read_new
 from openclaw_infra.openclaw.lines import MAX_TEXT_CHARS
+from openclaw_infra.openclaw.reader import discover_sources, read_all, read_new
 
 from conftest import OpenClawHome
 from openclaw_fixtures import append_jsonl, write_jsonl_session

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openclaw_infra.openclaw import discover_sources, read_all
 from openclaw_infra.openclaw.noise import (
     background_kind,
     clean_assistant_text,
     clean_user_text,
     strip_preambles,
 )
+from openclaw_infra.openclaw.reader import discover_sources, read_all
 
 from conftest import OpenClawHome
 from openclaw_fixtures import write_jsonl_session

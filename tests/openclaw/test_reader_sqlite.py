@@ -10,8 +10,8 @@ import pytest
 import zstandard
 from structlog.testing import capture_logs
 
-from openclaw_infra.openclaw import discover_sources, read_all, read_new
 from openclaw_infra.openclaw.batch import Source
+from openclaw_infra.openclaw.reader import discover_sources, read_all, read_new
 
 from conftest import OpenClawHome
 from openclaw_fixtures import (

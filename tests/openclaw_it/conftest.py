@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,8 @@ def summaries(conversations: Conversations) -> Summaries:
     the hour of the turns counts as ended. Same code path, same files, same ledger.
     """
     from openclaw_infra.core.config import Settings
-    from openclaw_infra.pipeline.summarize import summarize_job
+    from openclaw_infra.pipeline.hourly import HOURLY_NOTES, summarize_job
+    from openclaw_infra.services import summarizer, writer_embedder
 
     state = conversations.state
     try:
@@ -231,7 +233,12 @@ def summaries(conversations: Conversations) -> Summaries:
         timezone="UTC",
         summarizer="extractive",
     )
-    later = summarize_job(settings, now=datetime.now(UTC) + timedelta(hours=2))
+    later = summarize_job(
+        settings,
+        summarizer(settings, HOURLY_NOTES),
+        embedder=partial(writer_embedder, settings),
+        now=datetime.now(UTC) + timedelta(hours=2),
+    )
     hourly = state.workspace / "memory" / "hourly"
     files = {p: p.read_text(encoding="utf-8") for p in sorted(hourly.glob("*.md"))}
     return Summaries(files, [cli, later.as_dict()])

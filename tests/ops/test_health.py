@@ -44,7 +44,7 @@ def test_stale_job_warns_then_goes_critical(oc_home: OpenClawHome) -> None:
     """A job whose last success is older than period+grace warns; twice that is CRITICAL;
     failures in a row are reported."""
     settings = oc_home.settings()
-    conn = ledger.open_ledger(connect(settings.db_path))
+    conn = connect(settings.db_path)
     spec_age = {"warn": 3600 + 60, "crit": 2 * 3600 + 60}
     for label, age in spec_age.items():
         conn.execute("DELETE FROM runs")
@@ -79,7 +79,7 @@ def test_asleep_versus_failed(oc_home: OpenClawHome) -> None:
     """A silent stretch with no job activity counts as missed while asleep; recorded
     failures count as failed; the two are told apart in the summary."""
     settings = oc_home.settings()
-    conn = ledger.open_ledger(connect(settings.db_path))
+    conn = connect(settings.db_path)
     now = time.time()
     conn.execute("UPDATE schema_migrations SET applied_at=?", (now - 3 * 86400,))
     conn.execute("DELETE FROM runs")

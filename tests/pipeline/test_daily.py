@@ -15,6 +15,7 @@ from digest_env import (
     DAILY,
     HOURLY,
     daily_path,
+    daily_sync,
     local,
     memory_files,
     priorities_path,
@@ -25,11 +26,13 @@ from digest_env import (
 from openclaw_infra.core.errors import TempFailError
 from openclaw_infra.core.jobs import run_job
 from openclaw_infra.core.ledger import get_watermark, last_runs
-from openclaw_infra.llm.client import LLM, AnthropicClient, ClientConfig, Completion, Pricing
-from openclaw_infra.pipeline.daily.digest import LLMDayDigester
+from openclaw_infra.llm.client import LLM, AnthropicClient, Completion, Pricing
+from openclaw_infra.memory.embedder import HashEmbedder
+from openclaw_infra.pipeline.daily.digest import DAILY_DIGEST
 from openclaw_infra.pipeline.daily.run import DailyRun
 from openclaw_infra.pipeline.digest_records import load_items
-from openclaw_infra.pipeline.jobs import daily_sync_job
+from openclaw_infra.pipeline.summarizer import LLMSummarizer
+from openclaw_infra.services import llm_client
 from summarize_env import SummarizeEnv, bullets, citations, ids, make_env, split_file
 
 from conftest import OpenClawHome
@@ -100,7 +103,7 @@ def test_day_sections_provenance_frontmatter_and_cross_agent(env: SummarizeEnv) 
     two_agents_monday(env)
     env.fake.reply_when(DAILY, MONDAY_DIGEST)
     before = env.fake.stats.tokens_in, env.fake.stats.tokens_out
-    report = daily_sync_job(env.settings(), now=local(MON, 21, 30))
+    report = daily_sync(env.settings(), now=local(MON, 21, 30), embedder=HashEmbedder)
     assert report.days == ["2026-03-02"] and report.files == ["memory/daily/2026-03-02.md"]
     text = daily_path(env, MON).read_text()
     front, body = split_file(text)
@@ -145,7 +148,12 @@ def test_day_sections_provenance_frontmatter_and_cross_agent(env: SummarizeEnv) 
     prio = priorities_path(env).read_text()
     assert "Ship the API" in prio and "Send the invoice" in prio
     conn = env.db()
-    indexed = dict(conn.execute("SELECT path, indexed_sha256 IS NOT NULL FROM digest_files"))
+    indexed = dict(
+        conn.execute(
+            "SELECT path, indexed_sha256 IS NOT NULL FROM owned_files "
+            "WHERE kind IN ('daily', 'priorities')"
+        )
+    )
     conn.close()
     assert indexed == {"memory/daily/2026-03-02.md": 1, "memory/priorities.md": 1}
 
@@ -156,7 +164,7 @@ def test_items_carry_forward_close_with_link_and_merge(env: SummarizeEnv) -> Non
     "Build API tests" is a new one; open items not mentioned are carried into the daily."""
     two_agents_monday(env)
     env.fake.reply_when(DAILY, MONDAY_DIGEST)
-    daily_sync_job(env.settings(), now=local(MON, 21, 30))
+    daily_sync(env.settings(), now=local(MON, 21, 30), embedder=HashEmbedder)
     conn = env.db()
     (invoice,) = [i for i in load_items(conn) if i.kind == "action"]
     conn.close()
@@ -170,7 +178,7 @@ def test_items_carry_forward_close_with_link_and_merge(env: SummarizeEnv) -> Non
         "- PRIORITY: Build API tests | status: open [2]\n"
         "- ACTION: Renew the passport | owner: user | due: none | status: open [3]",
     )
-    daily_sync_job(env.settings(), now=local(TUE, 21, 30))
+    daily_sync(env.settings(), now=local(TUE, 21, 30), embedder=HashEmbedder)
     got = sections(daily_path(env, TUE).read_text())
     (closed,) = [line for line in got["Action items"] if invoice.id in line]
     assert "status: done (2026-03-03) · closed today" in closed and "[s2#" in closed
@@ -195,7 +203,7 @@ def test_items_carry_forward_close_with_link_and_merge(env: SummarizeEnv) -> Non
     # Wednesday nothing is said: no file, and Thursday's digest still carries what is open
     talk(env, "s4", THU, ["Lunch with Bob went well.", "Bob says hi."])
     summarize_until(env, local(THU, 21, 30))
-    daily_sync_job(env.settings(), now=local(THU, 21, 30))
+    daily_sync(env.settings(), now=local(THU, 21, 30), embedder=HashEmbedder)
     assert not daily_path(env, WED).exists()
     thursday = sections(daily_path(env, THU).read_text())
     carried = thursday["Priorities"] + thursday["Action items"]
@@ -211,11 +219,11 @@ def test_catch_up_over_missing_days_late_notes_and_byte_identical_rerun(
     into Tuesday's. A rerun calls no LLM and changes no byte."""
     talk(env, "s1", MON, ["We decided to paint the shed green.", "Green it is."])
     summarize_until(env, local(MON, 21, 30))
-    daily_sync_job(env.settings(), now=local(MON, 21, 30))
+    daily_sync(env.settings(), now=local(MON, 21, 30), embedder=HashEmbedder)
     talk(env, "late", MON, ["Late thought: buy a ladder.", "Added to the list."], hour=22)
     talk(env, "s2", THU, ["The ladder arrived.", "Great, the shed can start."])
     summarize_until(env, local(FRI, 20, 0))
-    report = daily_sync_job(env.settings(), now=local(FRI, 20, 0))
+    report = daily_sync(env.settings(), now=local(FRI, 20, 0), embedder=HashEmbedder)
     assert report.days == ["2026-03-03", "2026-03-04", "2026-03-05"]
     assert report.files == ["memory/daily/2026-03-03.md", "memory/daily/2026-03-05.md"]
     assert report.empty_days == 1 and not daily_path(env, WED).exists()
@@ -225,11 +233,11 @@ def test_catch_up_over_missing_days_late_notes_and_byte_identical_rerun(
     conn = env.db()
     assert get_watermark(conn, "daily-sync", "day") == "2026-03-05"
     conn.close()
-    report = daily_sync_job(env.settings(), now=local(FRI, 21, 30))
+    report = daily_sync(env.settings(), now=local(FRI, 21, 30), embedder=HashEmbedder)
     assert report.days == ["2026-03-06"] and report.files == []
     before = memory_files(env)
     calls = env.fake.stats.calls
-    report = daily_sync_job(env.settings(), now=local(FRI, 23, 0))
+    report = daily_sync(env.settings(), now=local(FRI, 23, 0), embedder=HashEmbedder)
     assert report.days == [] and env.fake.stats.calls == calls
     assert memory_files(env) == before
 
@@ -262,10 +270,12 @@ def test_failure_mid_run_leaves_the_day_owed_with_nothing_half_written(
     talk(env, "s2", TUE, ["Alice will send the invoice tomorrow.", "Noted."])
     summarize_until(env, local(TUE, 21, 30))
     settings = env.settings()
-    llm: LLM = FailAfterFirst(AnthropicClient(ClientConfig.from_settings(settings)), env.fake)
-    digester = LLMDayDigester(llm, Pricing(3, 15), budget_tokens=30_000, max_tokens=1500)
+    llm: LLM = FailAfterFirst(llm_client(settings), env.fake)
+    digester = LLMSummarizer(
+        DAILY_DIGEST, llm, Pricing(3, 15), budget_tokens=30_000, max_tokens=1500
+    )
     with pytest.raises(TempFailError), run_job(settings, "daily-sync") as job:
-        DailyRun(settings, job.conn, digester, now=local(TUE, 21, 30)).run()
+        DailyRun(settings, job.conn, digester, now=local(TUE, 21, 30), embedder=HashEmbedder).run()
     assert daily_path(env, MON).exists() and not daily_path(env, TUE).exists()
     monday_priorities = priorities_path(env).read_bytes()
     assert b"as_of: '2026-03-02'" in monday_priorities
@@ -274,7 +284,7 @@ def test_failure_mid_run_leaves_the_day_owed_with_nothing_half_written(
     assert last_runs(conn, "daily-sync")[0]["status"] == "failed"
     conn.close()
     env.fake.fail_always(None)
-    report = daily_sync_job(settings, now=local(TUE, 21, 45))
+    report = daily_sync(settings, now=local(TUE, 21, 45), embedder=HashEmbedder)
     assert report.days == ["2026-03-03"]
     assert daily_path(env, TUE).exists()
     assert priorities_path(env).read_bytes() != monday_priorities
@@ -300,7 +310,9 @@ def test_extractive_daily_is_real_and_labelled(env: SummarizeEnv) -> None:
         "Audio: [a.ogg](../../a.ogg) (0:04)\n\nRemind me to call the plumber tomorrow.\n"
     )
     summarize_until(env, local(MON, 21, 30), summarizer="extractive")
-    report = daily_sync_job(env.settings(summarizer="extractive"), now=local(MON, 21, 30))
+    report = daily_sync(
+        env.settings(summarizer="extractive"), now=local(MON, 21, 30), embedder=HashEmbedder
+    )
     assert report.mode == "extractive" and env.fake.stats.calls == 0
     text = daily_path(env, MON).read_text()
     front, body = split_file(text)

@@ -10,16 +10,15 @@ from collections.abc import Iterator, Sequence
 import pytest
 from test_daily import MON, THU, TUE, WED
 
-from digest_env import local, priorities_path, sections, summarize_until, talk
+from digest_env import daily_sync, local, priorities_path, sections, summarize_until, talk
+from openclaw_infra.core import outputs
 from openclaw_infra.core.checks import OK, WARNING, HealthContext, open_readonly
 from openclaw_infra.core.db import connect, transaction
 from openclaw_infra.memory.embedder import HashEmbedder, get_embedder
-from openclaw_infra.pipeline import digest_records
 from openclaw_infra.pipeline.checks import check_priorities
 from openclaw_infra.pipeline.daily.priorities import Matcher, Tracker, normalise
-from openclaw_infra.pipeline.daily.priorities_file import owned, write_priorities
+from openclaw_infra.pipeline.daily.priorities_file import unedited, write_priorities
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY, Item
-from openclaw_infra.pipeline.jobs import daily_sync_job
 from summarize_env import SummarizeEnv, make_env
 
 from conftest import OpenClawHome
@@ -100,15 +99,15 @@ def test_a_write_interrupted_before_its_commit_is_still_infras(oc_home: OpenClaw
     """The hash is recorded before the file is replaced: if the run dies before its day's
     commit, the next run still recognises the file as its own, not as a user's edit."""
     settings = oc_home.settings()
-    conn = digest_records.open_digest(connect(settings.db_path))
+    conn = connect(settings.db_path)
     written = write_priorities(settings, conn, "---\nkind: priorities\n---\n# one\n")
     assert not written.conflict
-    assert owned(settings, conn)[0]  # pending hash only: still ours
+    assert unedited(settings, conn)[0]  # pending hash only: still ours
     with transaction(conn):
-        digest_records.record_file(conn, written.path, written.sha256)
+        outputs.record_write(conn, written.path, outputs.PRIORITIES, written.sha256)
     priorities_path_ = settings.workspace / "memory" / "priorities.md"
     priorities_path_.write_text(priorities_path_.read_text() + "- my own line\n")
-    assert not owned(settings, conn)[0]
+    assert not unedited(settings, conn)[0]
     conn.close()
 
 
@@ -128,7 +127,7 @@ def test_edited_priorities_file_is_left_alone_and_health_warns(env: SummarizeEnv
     settings = env.settings(summarizer="extractive")
     talk(env, "s1", MON, ["Shipping the API is the top priority.", "Agreed."])
     summarize_until(env, local(MON, 21, 30), summarizer="extractive")
-    daily_sync_job(settings, now=local(MON, 21, 30))
+    daily_sync(settings, now=local(MON, 21, 30), embedder=HashEmbedder)
     assert health_state(env)[0] == OK
     path = priorities_path(env)
     edited = path.read_text() + "\n- my own note: call mum\n"
@@ -137,7 +136,7 @@ def test_edited_priorities_file_is_left_alone_and_health_warns(env: SummarizeEnv
     assert state == WARNING and "next daily-sync writes its update beside it" in summary
     talk(env, "s2", TUE, ["The most important thing now is the tax return.", "Right."])
     summarize_until(env, local(TUE, 21, 30), summarizer="extractive")
-    report = daily_sync_job(settings, now=local(TUE, 21, 30))
+    report = daily_sync(settings, now=local(TUE, 21, 30), embedder=HashEmbedder)
     assert report.priorities == "conflict"
     assert path.read_text() == edited
     update = path.with_name("priorities.md.infra-update")
@@ -148,7 +147,7 @@ def test_edited_priorities_file_is_left_alone_and_health_warns(env: SummarizeEnv
     assert health_state(env)[0] == OK
     talk(env, "s3", THU, ["Renewing the passport is urgent.", "OK."])
     summarize_until(env, local(THU, 21, 30), summarizer="extractive")
-    report = daily_sync_job(settings, now=local(THU, 21, 30))
+    report = daily_sync(settings, now=local(THU, 21, 30), embedder=HashEmbedder)
     assert report.priorities == "written" and not update.exists()
     assert any("passport" in line for line in sections(path.read_text())["Priorities"])
     assert WED  # Wednesday had no activity: no daily, no priorities change

@@ -17,7 +17,7 @@ from conftest import OpenClawHome
 def record(
     home: OpenClawHome, status: str, details: dict[str, Any], error: str | None = None
 ) -> None:
-    conn = ledger.open_ledger(connect(home.data / "infra.sqlite"))
+    conn = connect(home.data / "infra.sqlite")
     run = ledger.RunRecord(job="summarize", details=details)
     ledger.record_start(conn, run)
     ledger.record_end(conn, run, status=status, exit_code=0 if status == "ok" else 75, error=error)

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from openclaw_infra.llm.tokens import estimate_tokens
+from openclaw_infra.memory.embedder import HashEmbedder
 from openclaw_infra.pipeline import records
-from openclaw_infra.pipeline.summarize import summarize_job
 from summarize_env import (
     SummarizeEnv,
     at,
@@ -22,6 +22,7 @@ from summarize_env import (
     ids,
     make_env,
     split_file,
+    summarize,
     utc,
 )
 
@@ -63,7 +64,9 @@ def test_hour_with_two_thousand_turns(env: SummarizeEnv) -> None:
         ],
     )
     budget = 6000
-    report = summarize_job(env.settings(llm_input_budget_tokens=budget, llm_max_tokens=400))
+    report = summarize(
+        env.settings(llm_input_budget_tokens=budget, llm_max_tokens=400), embedder=HashEmbedder
+    )
     assert (report.sections, report.entries) == (1, 2000)
     assert all(request_tokens(b) <= budget for b in env.fake.stats.requests)
     front, body = split_file(env.hourly().read_text())
@@ -88,7 +91,7 @@ def test_five_megabyte_tool_result_and_message(env: SummarizeEnv) -> None:
             ("assistant", "The log shows the disk filled up at 03:12.", at(4)),
         ],
     )
-    report = summarize_job(env.settings(llm_input_budget_tokens=30_000))
+    report = summarize(env.settings(llm_input_budget_tokens=30_000), embedder=HashEmbedder)
     assert report.sections == 1
     sent = "".join(json.dumps(b) for b in env.fake.stats.requests)
     assert "TOOLNOISE" not in sent
@@ -123,7 +126,7 @@ def test_future_and_missing_timestamps(env: SummarizeEnv) -> None:
             ("assistant", "Oak it is.", at(20)),
         ],
     )
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert report.hours == 1 and report.entries == 4
     assert report.flags.get("future") == 1
     files = sorted(p.name for p in env.hourly().parent.iterdir())
@@ -141,7 +144,7 @@ def test_session_rewritten_between_runs(env: SummarizeEnv) -> None:
     the entries already summarised are not summarised again, the new ones are."""
     turns = [("user", f"Point {i}: we agreed on step {i}.", at(5 + i)) for i in range(3)]
     write_jsonl_session(env.state, "main", "s1", turns)
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     edited = [
         *turns[:2],
         ("user", "Point 2 (edited): we agreed on step two.", at(7)),
@@ -149,7 +152,7 @@ def test_session_rewritten_between_runs(env: SummarizeEnv) -> None:
         ("assistant", "I will remind you at 9.", at(66)),
     ]
     write_jsonl_session(env.state, "main", "s1", edited)
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert report.read.get("kept") == 5  # read again from the start
     assert (report.hours, report.entries) == (1, 2)
     front, body = split_file(env.hourly().read_text())
@@ -180,7 +183,7 @@ def test_sqlite_and_jsonl_for_two_agents(env: SummarizeEnv) -> None:
         },
         keys={"office": "agent:work:telegram:dm:7"},
     )
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert report.sections == 2
     front, body = split_file(env.hourly().read_text())
     assert headings(body) == ["09:00–10:00 UTC · main", "09:00–10:00 UTC · work"]
@@ -205,7 +208,9 @@ def test_non_utf8_bytes(env: SummarizeEnv) -> None:
         b'"text":"Caf\xe9 menu: we decided on the \xff\xfe lunch special."}]}}'
     )
     write_jsonl_session(env.state, "main", sid, [("user", "Lunch plans?", at(5)), raw])
-    report = summarize_job(env.settings(summarizer="extractive", anthropic_api_key=None))
+    report = summarize(
+        env.settings(summarizer="extractive", anthropic_api_key=None), embedder=HashEmbedder
+    )
     assert report.entries == 2
     text = env.hourly().read_bytes().decode("utf-8")  # strict: must not raise
     assert "lunch special" in text
@@ -233,7 +238,7 @@ def test_dst_fall_back_gives_two_sections(env: SummarizeEnv) -> None:
         ],
         start=base,
     )
-    report = summarize_job(env.settings(timezone="America/New_York"))
+    report = summarize(env.settings(timezone="America/New_York"), embedder=HashEmbedder)
     assert report.hours == 2
     front, body = split_file(env.hourly("2026-11-01").read_text())
     assert headings(body) == ["01:00 EDT–01:00 EST · main", "01:00–02:00 EST · main"]
@@ -255,7 +260,7 @@ def test_compaction_summaries_and_voice_notes_are_input(env: SummarizeEnv) -> No
             ("user", "[Audio] voice note (9 s) Transcript: buy oat milk on the way.", at(7)),
         ],
     )
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     user = env.fake.stats.requests[0]["messages"][0]["content"]
     assert 'role="compaction"' in user and "Move the standup to 09:30." in user
     assert "buy oat milk on the way." in user

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,8 +15,8 @@ from openclaw_infra.core.errors import CantCreateError, TempFailError
 from openclaw_infra.core.ledger import last_runs
 from openclaw_infra.llm.client import Completion, Pricing
 from openclaw_infra.llm.mapreduce import Passage
-from openclaw_infra.pipeline import records
-from openclaw_infra.pipeline.summarize import summarize_job
+from openclaw_infra.memory.embedder import HashEmbedder
+from openclaw_infra.pipeline.hourly import HOURLY_NOTES
 from openclaw_infra.pipeline.summarizer import LLMSummarizer
 from summarize_env import (
     SummarizeEnv,
@@ -27,6 +27,7 @@ from summarize_env import (
     ids,
     make_env,
     split_file,
+    summarize,
 )
 
 from conftest import OpenClawHome
@@ -62,7 +63,7 @@ def test_hour_with_provenance_frontmatter_and_cursor(env: SummarizeEnv) -> None:
     and each source with a hash; the cursor moves with the output."""
     one_hour(env, "s1")
     one_hour(env, "s2", turns=2)
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert (report.hours, report.sections, report.entries) == (1, 1, 6)
     front, body = split_file(env.hourly().read_text())
     assert front["kind"] == "hourly" and front["summarizer"] == "anthropic"
@@ -91,11 +92,11 @@ def test_hour_with_provenance_frontmatter_and_cursor(env: SummarizeEnv) -> None:
 def test_rerun_with_nothing_new_is_byte_identical(env: SummarizeEnv) -> None:
     """A second run reads nothing new: no LLM call, no write (same bytes, same mtime)."""
     one_hour(env)
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     path = env.hourly()
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
     calls = env.fake.stats.calls
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert report.sections == 0 and env.fake.stats.calls == calls
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
 
@@ -112,7 +113,7 @@ def test_nine_owed_hours_oldest_first_within_the_cap(env: SummarizeEnv) -> None:
             for h in range(9)
         ],
     )
-    done = [summarize_job(env.settings(), max_hours=4) for _ in range(3)]
+    done = [summarize(env.settings(), max_hours=4, embedder=HashEmbedder) for _ in range(3)]
     assert [r.hours for r in done] == [4, 4, 1]
     assert [r.owed_left for r in done] == [5, 1, 0]
     _, body = split_file(env.hourly().read_text())
@@ -137,7 +138,7 @@ def test_noise_only_hour_costs_nothing(env: SummarizeEnv) -> None:
             ("tool", "search results " * 50, at(3)),
         ],
     )
-    report = summarize_job(env.settings())
+    report = summarize(env.settings(), embedder=HashEmbedder)
     assert report.sections == 0 and env.fake.stats.calls == 0
     assert not env.hourly().exists()
     assert env.cursor(KEY_S1) is not None
@@ -147,10 +148,10 @@ def test_open_hour_waits_for_its_end(env: SummarizeEnv) -> None:
     """Entries of the hour still running are not summarised and keep the cursor; the run
     after the hour ends does them."""
     one_hour(env)
-    report = summarize_job(env.settings(), now=BASE_TS + timedelta(minutes=40))
+    report = summarize(env.settings(), now=BASE_TS + timedelta(minutes=40), embedder=HashEmbedder)
     assert (report.sections, report.pending) == (0, 1)
     assert env.cursor(KEY_S1) is None and not env.hourly().exists()
-    report = summarize_job(env.settings(), now=BASE_TS + timedelta(minutes=65))
+    report = summarize(env.settings(), now=BASE_TS + timedelta(minutes=65), embedder=HashEmbedder)
     assert report.sections == 1 and env.hourly().exists()
 
 
@@ -160,7 +161,7 @@ def test_api_down_exit_75_then_next_run_completes(env: SummarizeEnv) -> None:
     one_hour(env)
     env.fake.fail_always("529")
     with pytest.raises(TempFailError) as info:
-        summarize_job(env.settings())
+        summarize(env.settings(), embedder=HashEmbedder)
     assert info.value.exit_code == 75
     assert env.fake.stats.calls == 3  # 1 + llm_max_retries
     assert not env.hourly().exists() and env.cursor(KEY_S1) is None
@@ -170,7 +171,7 @@ def test_api_down_exit_75_then_next_run_completes(env: SummarizeEnv) -> None:
     assert run["status"] == "failed" and run["exit_code"] == 75
     assert '"llm_failed": true' in run["details"] and '"owed_hours": 1' in run["details"]
     env.fake.fail_always(None)
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     _, body = split_file(env.hourly().read_text())
     assert headings(body) == ["09:00–10:00 UTC · main"]
     assert env.cursor(KEY_S1) is not None
@@ -181,21 +182,21 @@ def test_crash_between_file_and_commit_writes_no_duplicate(env: SummarizeEnv) ->
     next run rebuilds the file from the records plus its new work: one section, and a
     further run is byte-identical."""
     one_hour(env)
-    conn = records.open_records(connect(env.home.data / "infra.sqlite"))
+    conn = connect(env.home.data / "infra.sqlite")
     conn.execute(
         "CREATE TRIGGER crash BEFORE INSERT ON summary_sections "
         "BEGIN SELECT RAISE(ABORT, 'simulated crash'); END"
     )
     with pytest.raises(sqlite3.IntegrityError):
-        summarize_job(env.settings())
+        summarize(env.settings(), embedder=HashEmbedder)
     assert env.hourly().exists() and env.cursor(KEY_S1) is None
     conn.execute("DROP TRIGGER crash")
     conn.close()
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     text = env.hourly().read_text()
     assert headings(split_file(text)[1]) == ["09:00–10:00 UTC · main"]
     assert text.count("## ") == 1
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     assert env.hourly().read_text() == text
 
 
@@ -203,7 +204,7 @@ def test_late_entry_joins_its_hour_without_a_second_heading(env: SummarizeEnv) -
     """An entry that arrives after its hour was summarised is summarised once more as part
     2 of the same section (same heading), and a new hour gets its own section."""
     one_hour(env)
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     path = env.state / "agents/main/sessions/s1.jsonl"
     append_jsonl(
         path,
@@ -212,7 +213,7 @@ def test_late_entry_joins_its_hour_without_a_second_heading(env: SummarizeEnv) -
             ("user", "Next hour: book the painter for Monday.", at(70)),
         ],
     )
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     front, body = split_file(env.hourly().read_text())
     assert headings(body) == ["09:00–10:00 UTC · main", "10:00–11:00 UTC · main"]
     assert [(s["start"], s["part"]) for s in front["sections"]] == [
@@ -228,7 +229,7 @@ def test_output_cut_at_max_tokens_is_flagged(env: SummarizeEnv) -> None:
     `output_truncated` in the frontmatter (never silently short)."""
     one_hour(env, turns=8)
     env.fake.script("max_tokens", "max_tokens", "max_tokens")
-    summarize_job(env.settings())
+    summarize(env.settings(), embedder=HashEmbedder)
     front, body = split_file(env.hourly().read_text())
     assert front["sections"][0]["flags"] == ["output_truncated"]
     assert bullets(body)
@@ -240,7 +241,7 @@ def test_existing_file_not_ours_is_refused(env: SummarizeEnv) -> None:
     env.hourly().parent.mkdir(parents=True)
     env.hourly().write_text("# my own notes\n")
     with pytest.raises(CantCreateError) as info:
-        summarize_job(env.settings())
+        summarize(env.settings(), embedder=HashEmbedder)
     assert info.value.exit_code == 73
     assert env.hourly().read_text() == "# my own notes\n" and env.cursor(KEY_S1) is None
 
@@ -248,7 +249,7 @@ def test_existing_file_not_ours_is_refused(env: SummarizeEnv) -> None:
 def test_extractive_mode_is_labelled_and_offline(env: SummarizeEnv) -> None:
     """summarizer=extractive: no request to the API; file and section say extractive."""
     one_hour(env)
-    summarize_job(env.settings(summarizer="extractive", anthropic_api_key=None))
+    summarize(env.settings(summarizer="extractive", anthropic_api_key=None), embedder=HashEmbedder)
     front, body = split_file(env.hourly().read_text())
     assert front["summarizer"] == "extractive" and front["model"] is None
     assert front["prompt_version"] == "extractive-v1" and front["llm_calls"] == 0
@@ -268,22 +269,27 @@ class Unattributed:
 def test_uncited_llm_output_falls_back_labelled() -> None:
     """A model answer whose bullets cite nothing real is not kept; the section quotes the
     hour instead and is labelled extractive with a flag."""
+    passages = [Passage(1, "We chose the blue door for the shed.", {"role": "user"})]
     summary = LLMSummarizer(
-        Unattributed(), Pricing(3, 15), budget_tokens=30_000, max_tokens=300
-    ).summarize([Passage(1, "We chose the blue door for the shed.", {"role": "user"})], "hour")
+        HOURLY_NOTES, Unattributed(), Pricing(3, 15), budget_tokens=30_000, max_tokens=300
+    ).summarize(passages, "hour", date(2026, 3, 2))
     assert summary.summarizer == "extractive"
     assert "llm_output_unusable" in summary.flags
     assert "uncited_bullets_dropped:2" in summary.flags
-    assert [b.refs for b in summary.bullets] == [(1,)]
-    assert summary.tokens_in == 10  # the failed attempt's cost is still counted
+    assert [b.refs for b in summary.items] == [(1,)]
+    assert summary.cost.tokens_in == 10  # the failed attempt's cost is still counted
 
 
 def test_hour_without_summarisable_text_writes_nothing(env: SummarizeEnv) -> None:
     """An hour whose only message is a code block gives the extractive summariser nothing
     to quote: no file is written, yet the entry is covered and the cursor moves on."""
     write_jsonl_session(env.state, "main", "s1", [("user", "```\nprint('hi')\n```", at(5))])
-    report = summarize_job(env.settings(summarizer="extractive", anthropic_api_key=None))
+    report = summarize(
+        env.settings(summarizer="extractive", anthropic_api_key=None), embedder=HashEmbedder
+    )
     assert report.sections == 1 and report.files == []
     assert not env.hourly().exists() and env.cursor(KEY_S1) is not None
-    again = summarize_job(env.settings(summarizer="extractive", anthropic_api_key=None))
+    again = summarize(
+        env.settings(summarizer="extractive", anthropic_api_key=None), embedder=HashEmbedder
+    )
     assert again.sections == 0

@@ -17,17 +17,19 @@ from digest_env import (
     DRAFT,
     REFINE,
     daily_path,
+    daily_sync,
     local,
     sections,
     summarize_until,
     talk,
     weekly_path,
+    weekly_synthesis,
 )
 from openclaw_infra.core.checks import WARNING, HealthContext, open_readonly
 from openclaw_infra.core.ledger import get_watermark
 from openclaw_infra.llm.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from openclaw_infra.memory.embedder import HashEmbedder
 from openclaw_infra.pipeline.checks import check_daily, check_weekly
-from openclaw_infra.pipeline.jobs import daily_sync_job, weekly_synthesis_job
 from openclaw_infra.pipeline.weekly.grounding import Grounder
 from openclaw_infra.pipeline.weekly.run import DailyLine, read_daily
 from summarize_env import SummarizeEnv, bullets, citations, make_env, split_file
@@ -56,7 +58,7 @@ def week_of_dailies(env: SummarizeEnv) -> dict[str, int]:
         "- SUMMARY: Alice reviewed the API design with the team. [1]\n"
         "- DECISION: The API ships before the tests. [2]",
     )
-    daily_sync_job(env.settings(), now=local(SUN, 21, 30))
+    daily_sync(env.settings(), now=local(SUN, 21, 30), embedder=HashEmbedder)
     lines: list[DailyLine] = []
     for day in (MON, WED):
         rel = f"memory/daily/{day}.md"
@@ -94,7 +96,7 @@ def test_three_passes_critique_flags_a_claim_and_refine_drops_it(env: SummarizeE
         f"- NEXT: Alice sends the invoice to Acme. [{refs['invoice']}]",
     )
     before = env.fake.stats.tokens_in, env.fake.stats.tokens_out
-    report = weekly_synthesis_job(env.settings(), now=local(SUN, 22, 30))
+    report = weekly_synthesis(env.settings(), now=local(SUN, 22, 30), embedder=HashEmbedder)
     assert report.weeks == [WEEK] and (report.kept, report.dropped) == (3, 0)
     critique = request_of(env, "You critique")
     assert "<draft>\nD1. SUMMARY: The shed" in critique
@@ -155,7 +157,7 @@ def test_grounding_drops_what_the_refine_kept_and_counts_it(env: SummarizeEnv) -
         f"- SUMMARY: The user moved to Berlin. [{refs['shed']}]\n"
         f"- SUMMARY: The invoice to Acme was 4000 euros. [{refs['invoice']}]",
     )
-    report = weekly_synthesis_job(env.settings(), now=local(SUN, 22, 30))
+    report = weekly_synthesis(env.settings(), now=local(SUN, 22, 30), embedder=HashEmbedder)
     assert (report.kept, report.dropped) == (1, 2)
     text = weekly_path(env, WEEK).read_text()
     front, body = split_file(text)
@@ -171,7 +173,7 @@ def test_grounding_drops_what_the_refine_kept_and_counts_it(env: SummarizeEnv) -
     assert perf["daily_owed_days"] > 200  # it is November for the health check
     # a rerun has nothing owed and changes nothing
     before = text
-    again = weekly_synthesis_job(env.settings(), now=local(SUN, 23, 0))
+    again = weekly_synthesis(env.settings(), now=local(SUN, 23, 0), embedder=HashEmbedder)
     assert again.weeks == [] and weekly_path(env, WEEK).read_text() == before
 
 
@@ -192,11 +194,12 @@ def test_long_week_is_map_reduced_within_the_budget_per_pass(env: SummarizeEnv) 
             ]
             talk(env, f"s{day.day}-{hour}", day, said, hour=hour)
     summarize_until(env, local(SUN, 21, 30), summarizer="extractive")
-    daily_sync_job(env.settings(summarizer="extractive"), now=local(SUN, 21, 30))
+    daily_sync(env.settings(summarizer="extractive"), now=local(SUN, 21, 30), embedder=HashEmbedder)
     budget, max_tokens = 1400, 300  # outputs fit max_tokens: no continuation turns
-    report = weekly_synthesis_job(
+    report = weekly_synthesis(
         env.settings(llm_input_budget_tokens=budget, llm_max_tokens=max_tokens),
         now=local(SUN, 22, 30),
+        embedder=HashEmbedder,
     )
     assert report.weeks == [WEEK]
     for request in env.fake.stats.requests:
@@ -222,16 +225,20 @@ def test_weeks_across_a_dst_change_and_iso_week_53(env: SummarizeEnv) -> None:
     talk(env, "s1", sat, ["We decided to plant tomatoes.", "Good idea."], tz=BERLIN)
     talk(env, "s2", sun, ["Clocks moved; we agreed to water at 8.", "OK."], tz=BERLIN)
     summarize_until(env, local(sun, 21, 30, BERLIN), **tz)
-    daily_sync_job(env.settings(**tz), now=local(sat, 21, 30, BERLIN))
-    waiting = weekly_synthesis_job(env.settings(**tz), now=local(sun, 22, 30, BERLIN))
+    daily_sync(env.settings(**tz), now=local(sat, 21, 30, BERLIN), embedder=HashEmbedder)
+    waiting = weekly_synthesis(
+        env.settings(**tz), now=local(sun, 22, 30, BERLIN), embedder=HashEmbedder
+    )
     assert waiting.weeks == [] and waiting.waiting == ["2026-W13"]
-    daily_sync_job(env.settings(**tz), now=local(sun, 21, 30, BERLIN))
+    daily_sync(env.settings(**tz), now=local(sun, 21, 30, BERLIN), embedder=HashEmbedder)
     front, _ = split_file(daily_path(env, sun).read_text())
     assert front["period"] == {
         "start": "2026-03-29T00:00:00+01:00",
         "end": "2026-03-30T00:00:00+02:00",
     }
-    done = weekly_synthesis_job(env.settings(**tz), now=local(sun, 22, 30, BERLIN))
+    done = weekly_synthesis(
+        env.settings(**tz), now=local(sun, 22, 30, BERLIN), embedder=HashEmbedder
+    )
     assert done.weeks == ["2026-W13"]
     front, _ = split_file(weekly_path(env, "2026-W13").read_text())
     assert front["period"] == {
@@ -242,8 +249,10 @@ def test_weeks_across_a_dst_change_and_iso_week_53(env: SummarizeEnv) -> None:
     talk(env, "s3", thu, ["We decided to host the party at home.", "Fine."], tz=BERLIN)
     talk(env, "s4", sat2, ["We agreed to take the tree down on Monday.", "OK."], tz=BERLIN)
     summarize_until(env, local(sun2, 21, 30, BERLIN), **tz)
-    daily_sync_job(env.settings(**tz), now=local(sun2, 21, 30, BERLIN))
-    report = weekly_synthesis_job(env.settings(**tz), now=local(sun2, 22, 30, BERLIN))
+    daily_sync(env.settings(**tz), now=local(sun2, 21, 30, BERLIN), embedder=HashEmbedder)
+    report = weekly_synthesis(
+        env.settings(**tz), now=local(sun2, 22, 30, BERLIN), embedder=HashEmbedder
+    )
     assert report.weeks[0] == "2026-W14" and report.weeks[-1] == "2026-W53"
     assert report.files == ["memory/weekly/2026-W53.md"]
     assert report.empty_weeks == len(report.weeks) - 1

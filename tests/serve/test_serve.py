@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from openclaw_infra.memory.query import RecallQuery
 from openclaw_infra.serve import client as service_client
 
 from conftest import OpenClawHome
@@ -136,7 +137,8 @@ def test_concurrent_clients_garbage_and_oversized(home: OpenClawHome) -> None:
         results: dict[int, object] = {}
 
         def client(i: int) -> None:
-            results[i] = service_client.recall(settings, [f"Lena {i}", "boiler"], {"limit": 3})
+            texts = [f"Lena {i}", "boiler"]
+            results[i] = service_client.recall(settings, RecallQuery("", 3), texts)
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
         for t in threads:
@@ -187,15 +189,16 @@ def test_clients_survive_a_restart(home: OpenClawHome) -> None:
     from openclaw_infra.memory import search
 
     settings = home.settings(embedding_model="test-hash-embedder")
+    query = RecallQuery.parse(settings, "boiler")
     proc = _start(home)
     stop = threading.Event()
     answers: list[object] = []
 
     def loop() -> None:
         while not stop.is_set():
-            got = service_client.recall(settings, ["boiler"], {})
+            got = service_client.recall(settings, query, [query.text])
             if got is None:
-                got = [search.recall(settings, "boiler")]
+                got = [search.recall(settings, query)]
             answers.append(got[0]["results"][0]["citation"])
 
     import os
@@ -383,7 +386,8 @@ def test_writers_embed_through_the_service(home: OpenClawHome) -> None:
     import numpy as np
 
     from openclaw_infra.memory.embedder import HashEmbedder
-    from openclaw_infra.serve.embedder import ServiceEmbedder, shared_embedder
+    from openclaw_infra.serve.embedder import ServiceEmbedder
+    from openclaw_infra.services import writer_embedder
 
     settings = home.settings(embedding_model="test-hash-embedder", recall_service_timeout_s=30)
     proc = _start(home)
@@ -396,7 +400,7 @@ def test_writers_embed_through_the_service(home: OpenClawHome) -> None:
         after = service_client.ping(settings)
         assert after is not None and after["embedded"] > before["embedded"]
         assert any("plumber" in r["text"] for r in _recall(home, "plumber sink")["results"])
-        borrowed = shared_embedder(settings)
+        borrowed = writer_embedder(settings)
         assert isinstance(borrowed, ServiceEmbedder)
         texts = [f"note {i}: " + "word " * (i % 50) for i in range(40)]  # several requests
         assert np.array_equal(borrowed.encode(texts), HashEmbedder().encode(texts))
@@ -409,7 +413,7 @@ def test_writers_embed_through_the_service(home: OpenClawHome) -> None:
     try:
         assert np.array_equal(borrowed.encode(texts), HashEmbedder().encode(texts))
         assert borrowed._local is not None  # lost the service: local model from now on
-        assert not isinstance(shared_embedder(settings), ServiceEmbedder)
+        assert not isinstance(writer_embedder(settings), ServiceEmbedder)
     finally:
         for k in TEST_ENV:
             os.environ.pop(k, None)

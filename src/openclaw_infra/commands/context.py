@@ -21,10 +21,13 @@ class Mode(StrEnum):
     extractive = "extractive"
 
 
-def settings_of(ctx: typer.Context) -> Any:
-    """The Settings built in the CLI callback (commands call this, never load_settings);
-    a configuration error kept there is raised here, so it exits 78 from the command."""
+def settings_of(ctx: typer.Context, **overrides: Any) -> Any:
+    """The Settings built in the CLI callback (commands call this, never load_settings), with
+    the command's options on top (None = not given), validated like every other source; a
+    configuration error kept there is raised here, so it exits 78 from the command."""
+    from openclaw_infra.core.config import with_values
+
     obj = ctx.find_root().obj
     if isinstance(obj, InfraError):
         raise obj
-    return obj
+    return with_values(obj, **overrides)

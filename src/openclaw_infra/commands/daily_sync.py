@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -27,13 +28,17 @@ def daily_sync(
     questions, priorities, people and projects, each linked to its sources; update
     memory/priorities.md. A day with no activity is recorded done and writes nothing. API
     unavailable after retries: exit 75, that day stays owed."""
+    from openclaw_infra import services
     from openclaw_infra.commands.context import settings_of
-    from openclaw_infra.pipeline.jobs import daily_sync_job
+    from openclaw_infra.pipeline.daily.digest import DAILY_DIGEST
+    from openclaw_infra.pipeline.daily.run import daily_sync_job
 
-    settings = settings_of(ctx)
-    if summarizer is not None:
-        settings = settings.model_copy(update={"summarizer": summarizer.value})
-    report = daily_sync_job(settings)
+    settings = settings_of(ctx, summarizer=summarizer and summarizer.value)
+    report = daily_sync_job(
+        settings,
+        services.summarizer(settings, DAILY_DIGEST),
+        embedder=partial(services.writer_embedder, settings),
+    )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), sort_keys=True))
         return

@@ -35,10 +35,15 @@ def index(
     from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core.jobs import run_job
     from openclaw_infra.memory.indexer import index_all
+    from openclaw_infra.pipeline.outputs import index_pending
+    from openclaw_infra.services import writer_embedder
 
     settings = settings_of(ctx)
     with run_job(settings, "index") as job:
-        stats = index_all(settings, rebuild=rebuild, progress=not as_json)
+        embedder = writer_embedder(settings)
+        stats = index_all(settings, embedder=embedder, rebuild=rebuild, progress=not as_json)
+        # the tree pass above read infra's own files too: this marks them done
+        index_pending(settings, job.conn, lambda: embedder)
         job.run.items = stats.chunks_added
         job.run.details = {
             "generation": stats.generation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -34,13 +35,17 @@ def summarize(
     """Summarise every ended hour of new conversation (all agents), oldest first: one section
     per hour and agent, each bullet linked to its session#entry. Nothing new: exit 0, no
     write. API unavailable after retries: exit 75, the hour stays owed."""
+    from openclaw_infra import services
     from openclaw_infra.commands.context import settings_of
-    from openclaw_infra.pipeline.summarize import summarize_job
+    from openclaw_infra.pipeline.hourly import HOURLY_NOTES, summarize_job
 
-    settings = settings_of(ctx)
-    if summarizer is not None:
-        settings = settings.model_copy(update={"summarizer": summarizer.value})
-    report = summarize_job(settings, max_hours=max_hours)
+    settings = settings_of(ctx, summarizer=summarizer and summarizer.value)
+    report = summarize_job(
+        settings,
+        services.summarizer(settings, HOURLY_NOTES),
+        embedder=partial(services.writer_embedder, settings),
+        max_hours=max_hours,
+    )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), sort_keys=True))
         return

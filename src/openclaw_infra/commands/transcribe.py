@@ -89,9 +89,8 @@ def transcribe(
         raise UsageError("give audio FILE… or --inbox (not both)", hint="infra transcribe --help")
     if backend is not None and backend not in BACKENDS:
         raise UsageError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    overrides = {"whisper_backend": backend, "whisper_model": model, "whisper_beam_size": beam_size}
-    settings = settings_of(ctx).model_copy(
-        update={k: v for k, v in overrides.items() if v is not None}
+    settings = settings_of(
+        ctx, whisper_backend=backend, whisper_model=model, whisper_beam_size=beam_size
     )
     if inbox:
         _inbox(settings, as_json)
@@ -100,11 +99,18 @@ def transcribe(
 
 
 def _inbox(settings: Any, as_json: bool) -> None:
+    from functools import partial
+
     from openclaw_infra.core.jobs import run_job
+    from openclaw_infra.pipeline.outputs import index_pending
+    from openclaw_infra.services import writer_embedder
+    from openclaw_infra.voice.backends import release_backends
     from openclaw_infra.voice.inbox import run_inbox
 
     with run_job(settings, "transcribe") as job:
         stats = run_inbox(settings, job.conn)
+        release_backends()  # Whisper's memory goes before the embedder's comes
+        stats.indexed = index_pending(settings, job.conn, partial(writer_embedder, settings))
         job.run.items = stats.transcribed + stats.no_speech
         job.run.details = {k: v for k, v in stats.as_dict().items() if k != "notes"}
     if as_json:

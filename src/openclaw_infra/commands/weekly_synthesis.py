@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -27,13 +28,17 @@ def weekly_synthesis(
     grounding check that keeps only bullets their cited dailies support (dropped ones are
     counted in the frontmatter); open action items carry forward. API unavailable after
     retries: exit 75, the week stays owed."""
+    from openclaw_infra import services
     from openclaw_infra.commands.context import settings_of
-    from openclaw_infra.pipeline.jobs import weekly_synthesis_job
+    from openclaw_infra.pipeline.weekly.passes import WEEKLY_SYNTHESIS
+    from openclaw_infra.pipeline.weekly.run import weekly_synthesis_job
 
-    settings = settings_of(ctx)
-    if summarizer is not None:
-        settings = settings.model_copy(update={"summarizer": summarizer.value})
-    report = weekly_synthesis_job(settings)
+    settings = settings_of(ctx, summarizer=summarizer and summarizer.value)
+    report = weekly_synthesis_job(
+        settings,
+        services.summarizer(settings, WEEKLY_SYNTHESIS),
+        embedder=partial(services.writer_embedder, settings),
+    )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), sort_keys=True))
         return

@@ -2,13 +2,14 @@
 
 Precedence: command-line option > environment > `<data>/config.env` > default. Every field
 has a description; `config.example.env` lists them all (a test keeps the two in step).
+Command-line options go through `with_values`, so they are validated like every other source.
+The timezone, when not set, is OpenClaw's: core cannot read OpenClaw's config, so the CLI
+callback fills it in once (`openclaw.timezone.with_user_timezone`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +18,16 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openclaw_infra.core.errors import ConfigError
-from openclaw_infra.core.layout import CONFIG_FILE, PREFIX, default_data_dir, default_state_dir
+from openclaw_infra.core.layout import (
+    CONFIG_FILE,
+    MEMORY_DIR,
+    PREFIX,
+    DataPaths,
+    MemoryPaths,
+    data_dir_of,
+    default_data_dir,
+    default_state_dir,
+)
 
 
 class Settings(BaseSettings):
@@ -217,42 +227,81 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
-    # --- derived paths -----------------------------------------------------------------
+    # --- derived paths (their names and shape: core/layout.py) ---------------------------
     @property
     def workspace(self) -> Path:
         return self.workspace_dir or self.state_dir / "workspace"
 
     @property
     def data(self) -> Path:
-        return self.data_dir or self.state_dir / "infra"
+        return self.data_dir or data_dir_of(self.state_dir)
 
     @property
     def db_path(self) -> Path:
-        return self.data / "infra.sqlite"
+        return DataPaths(self.data).db
 
     @property
-    def locks_dir(self) -> Path:
-        return self.data / "locks"
+    def faiss_path(self) -> Path:
+        return DataPaths(self.data).faiss
 
     @property
-    def logs_dir(self) -> Path:
-        return self.data / "logs"
-
-    @property
-    def memory_dir(self) -> Path:
-        return self.workspace / "memory"
-
-    @property
-    def backups(self) -> Path:
-        return self.backup_dir or self.data / "backups"
+    def socket_path(self) -> Path:
+        return DataPaths(self.data).socket
 
     @property
     def config_file(self) -> Path:
-        return self.data / CONFIG_FILE
+        return DataPaths(self.data).config_env
+
+    @property
+    def locks_dir(self) -> Path:
+        return DataPaths(self.data).locks
+
+    @property
+    def logs_dir(self) -> Path:
+        return DataPaths(self.data).logs
+
+    @property
+    def voice_quarantine_dir(self) -> Path:
+        return DataPaths(self.data).voice_quarantine
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or DataPaths(self.data).backups
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.workspace / MEMORY_DIR
+
+    @property
+    def hourly_dir(self) -> Path:
+        return MemoryPaths(self.memory_dir).hourly
+
+    @property
+    def daily_dir(self) -> Path:
+        return MemoryPaths(self.memory_dir).daily
+
+    @property
+    def weekly_dir(self) -> Path:
+        return MemoryPaths(self.memory_dir).weekly
+
+    @property
+    def voice_dir(self) -> Path:
+        return MemoryPaths(self.memory_dir).voice
+
+    @property
+    def priorities_path(self) -> Path:
+        return MemoryPaths(self.memory_dir).priorities
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone or detect_timezone(self.state_dir))
+        """The user's zone. `timezone` is resolved once, when Settings are built for a run
+        (`openclaw.timezone.with_user_timezone`), so this never reads a file."""
+        if not self.timezone:
+            raise RuntimeError(
+                "Settings.timezone is unresolved: build Settings with a timezone or pass them "
+                "through openclaw.timezone.with_user_timezone"
+            )
+        return ZoneInfo(self.timezone)
 
     @property
     def api_key(self) -> str | None:
@@ -269,79 +318,39 @@ def env_name(field: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings once; a bad value becomes ConfigError (exit 78) naming the variable."""
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if "data_dir" in overrides:
-        data_dir = Path(overrides["data_dir"])
-    elif "state_dir" in overrides and not os.environ.get(PREFIX + "DATA_DIR"):
-        data_dir = Path(overrides["state_dir"]) / "infra"
-    else:
-        data_dir = default_data_dir()
-    env_file = data_dir / CONFIG_FILE
+    """Build Settings from the environment and `config.env`, command-line `overrides` on top
+    (None = not given); a bad value becomes ConfigError (exit 78) naming the variable."""
+    env_file = default_data_dir() / CONFIG_FILE
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(
-            _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
-            **overrides,
+        return _validated(
+            lambda: Settings(
+                _env_file=env_file if env_file.is_file() else None,  # type: ignore[call-arg]
+                **given,
+            ),
+            f"check the environment or {env_file}",
         )
+    except OSError as exc:
+        raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
+
+
+def with_values(settings: Settings, **values: Any) -> Settings:
+    """`settings` with `values` set (None = keep), validated like any other source; the
+    environment is not read again."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return settings
+    return _validated(
+        lambda: Settings.model_validate({**settings.model_dump(), **given}),
+        "check the command-line options",
+    )
+
+
+def _validated(build: Callable[[], Settings], hint: str) -> Settings:
+    try:
+        return build()
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         name = env_name(field) if field in Settings.model_fields else field
-        raise ConfigError(
-            f"{name}: {err['msg']}", hint=f"check the environment or {env_file}"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
-    return settings
-
-
-_TZ_RE = re.compile(r"""["']?userTimezone["']?\s*:\s*["']([A-Za-z0-9_+\-/]{1,64})["']""")
-
-
-def openclaw_config_path(state_dir: Path) -> Path:
-    env = os.environ.get("OPENCLAW_CONFIG_PATH")
-    return Path(env).expanduser() if env else state_dir / "openclaw.json"
-
-
-def detect_timezone(state_dir: Path) -> str:
-    """OpenClaw's agents.defaults.userTimezone when readable, else the host's zone."""
-    path = openclaw_config_path(state_dir)
-    try:
-        text = path.read_text(encoding="utf-8")[:1_000_000]
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    if text:
-        tz: str | None = None
-        try:
-            tz = json.loads(text).get("agents", {}).get("defaults", {}).get("userTimezone")
-        except (ValueError, AttributeError):
-            # JSON5 (comments, bare keys): the one value we need is a simple string
-            match = _TZ_RE.search(text)
-            tz = match.group(1) if match else None
-        if isinstance(tz, str) and _zone_ok(tz):
-            return tz
-    return host_timezone()
-
-
-def _zone_ok(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def host_timezone() -> str:
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if tz and _zone_ok(tz):
-        return tz
-    try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        return "UTC"
-    marker = "zoneinfo/"
-    if marker in target:
-        name = target.split(marker, 1)[1]
-        if _zone_ok(name):
-            return name
-    return "UTC"
+        raise ConfigError(f"{name}: {err['msg']}", hint=hint) from None

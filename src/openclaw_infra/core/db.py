@@ -1,8 +1,8 @@
-"""SQLite connections and named migrations for `<data>/infra.sqlite`.
+"""SQLite connections to `<data>/infra.sqlite`, with the schema applied on connect.
 
-Each component (ledger, store, summaries, voice, backup) owns a tuple of named migrations and
-applies them on open; a migration and its record in `schema_migrations` commit in one
-transaction, so a crash never leaves a half-applied schema.
+Every table is a named migration in the one registry, `core.schema.MIGRATIONS`; `connect()`
+applies the ones a database has not recorded yet, so callers just connect. A migration and its
+record in `schema_migrations` commit in one transaction: a crash never leaves half a schema.
 """
 
 from __future__ import annotations
@@ -11,17 +11,11 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from openclaw_infra.core.errors import CantCreateError, DataError
 from openclaw_infra.core.fsio import ensure_private_dir, private_umask
-
-
-@dataclass(frozen=True)
-class Migration:
-    name: str  # globally unique, e.g. "ledger-001-runs"
-    statements: tuple[str, ...]
+from openclaw_infra.core.schema import MIGRATIONS, Migration
 
 
 def readonly_uri(path: Path, *, immutable: bool = False) -> str:
@@ -33,7 +27,8 @@ def readonly_uri(path: Path, *, immutable: bool = False) -> str:
 def connect(
     path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000
 ) -> sqlite3.Connection:
-    """Open infra's database: WAL, synchronous=NORMAL, busy timeout, autocommit mode.
+    """Open infra's database: WAL, synchronous=NORMAL, busy timeout, autocommit mode, and
+    (unless read-only) every registered migration applied.
 
     Autocommit (isolation_level=None) so transactions are explicit (`transaction()`).
     """
@@ -57,7 +52,28 @@ def connect(
             raise DataError(f"{path}: not a valid SQLite database ({exc})") from exc
         raise CantCreateError(f"cannot open {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
+    if not readonly:
+        migrate(conn)
     return conn
+
+
+def open_reader(path: Path) -> sqlite3.Connection | None:
+    """A connection for queries, or None when the database does not exist.
+
+    Read-only when the schema is current, so a query never takes a write lock; a database that
+    still owes migrations gets a read-write connection that applied them.
+    """
+    if not path.exists():
+        return None
+    conn = connect(path, readonly=True)
+    try:
+        owed = bool(pending(conn))
+    except sqlite3.OperationalError:
+        owed = True  # no schema_migrations table yet
+    if not owed:
+        return conn
+    conn.close()
+    return connect(path)
 
 
 @contextmanager
@@ -74,16 +90,22 @@ def transaction(
     conn.execute("COMMIT")
 
 
-def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
+def pending(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Names of the migrations this database has not recorded yet."""
+    done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+    return [m.name for m in migrations if m.name not in done]
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Apply the not-yet-applied migrations in order; returns how many ran."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
-    done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+    owed = set(pending(conn, migrations))
     ran = 0
     for mig in migrations:
-        if mig.name in done:
+        if mig.name not in owed:
             continue
         with transaction(conn):
             # re-check inside the write lock: another process may have just applied it

@@ -141,7 +141,7 @@ def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
     structlog.contextvars.bind_contextvars(job=name, run_id=run.run_id)
     try:
         with job_lock(settings.locks_dir, spec.lock):
-            conn = ledger.open_ledger(connect(settings.db_path))
+            conn = connect(settings.db_path)
             ledger.record_start(conn, run)
             ctx = JobContext(settings, spec, run, conn)
             status, code, error = "ok", 0, None

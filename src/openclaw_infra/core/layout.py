@@ -1,17 +1,36 @@
-"""Where infra's data lives, from the environment alone (stdlib only).
+"""Every path infra owns, in one place (stdlib only).
 
-Settings use these defaults, and so does the `infra recall` fast path, which must find the
-service's socket before (and without) importing pydantic.
+`Settings` exposes these paths as properties; the `infra recall` fast path uses them directly,
+since it must find the service's socket before (and without) importing pydantic.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "OPENCLAW_INFRA_"
 CONFIG_FILE = "config.env"
+DB_FILE = "infra.sqlite"
+FAISS_FILE = "memory.faiss"
+LOG_FILE = "infra.log"
+
+# infra's summaries inside `<workspace>/memory/`; OpenClaw indexes that tree by itself
+MEMORY_DIR = "memory"
+HOURLY_DIR = "hourly"
+DAILY_DIR = "daily"
+WEEKLY_DIR = "weekly"
+VOICE_DIR = "voice"
+PRIORITIES_FILE = "priorities.md"
+SUMMARY_DIRS = (HOURLY_DIR, DAILY_DIR, WEEKLY_DIR)
+PRIORITIES_REL = f"{MEMORY_DIR}/{PRIORITIES_FILE}"
+
+
+def output_rel(folder: str, name: str) -> str:
+    """The workspace-relative path infra records an output under, `memory/<folder>/<name>`."""
+    return f"{MEMORY_DIR}/{folder}/{name}"
 
 
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -24,9 +43,81 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / name
 
 
+def data_dir_of(state_dir: Path) -> Path:
+    """infra's data dir when OPENCLAW_INFRA_DATA_DIR is not set."""
+    return state_dir / "infra"
+
+
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """infra's data dir (which holds config.env): OPENCLAW_INFRA_DATA_DIR, else <state>/infra."""
     env = os.environ if environ is None else environ
     if env.get(PREFIX + "DATA_DIR"):
         return Path(env[PREFIX + "DATA_DIR"]).expanduser()
-    return default_state_dir(env) / "infra"
+    return data_dir_of(default_state_dir(env))
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """infra's own state under the data dir: dirs 0700, files 0600."""
+
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / DB_FILE
+
+    @property
+    def faiss(self) -> Path:
+        return self.root / FAISS_FILE
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "recall.sock"
+
+    @property
+    def config_env(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def backups(self) -> Path:
+        """The default snapshot folder (`backup_dir` may put it elsewhere)."""
+        return self.root / "backups"
+
+    @property
+    def voice_quarantine(self) -> Path:
+        return self.root / "quarantine" / "voice"
+
+
+@dataclass(frozen=True)
+class MemoryPaths:
+    """The folders and file infra writes in the workspace's `memory/` tree."""
+
+    root: Path  # <workspace>/memory
+
+    @property
+    def hourly(self) -> Path:
+        return self.root / HOURLY_DIR
+
+    @property
+    def daily(self) -> Path:
+        return self.root / DAILY_DIR
+
+    @property
+    def weekly(self) -> Path:
+        return self.root / WEEKLY_DIR
+
+    @property
+    def voice(self) -> Path:
+        return self.root / VOICE_DIR
+
+    @property
+    def priorities(self) -> Path:
+        return self.root / PRIORITIES_FILE

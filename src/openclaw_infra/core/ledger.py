@@ -1,7 +1,8 @@
 """The run ledger and per-job watermarks, in infra.sqlite.
 
 The ledger is what `infra health` reads: each run's job, id, times, status, exit code,
-items, tokens, cost and error. Watermarks say what a job has done so far.
+items, tokens, cost and error. Watermarks say what a job has done so far. Their tables are
+migrations in `core/schema.py`.
 """
 
 from __future__ import annotations
@@ -15,29 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from openclaw_infra.core.db import Migration, migrate, transaction
-
-MIGRATIONS = (
-    Migration(
-        "ledger-001-runs",
-        (
-            """CREATE TABLE runs (
-                run_id TEXT PRIMARY KEY, job TEXT NOT NULL, started_at REAL NOT NULL,
-                ended_at REAL, status TEXT NOT NULL, exit_code INTEGER, items INTEGER DEFAULT 0,
-                tokens_in INTEGER DEFAULT 0, tokens_out INTEGER DEFAULT 0, cost_usd REAL DEFAULT 0,
-                error TEXT, pid INTEGER, host TEXT, details TEXT)""",
-            "CREATE INDEX runs_job_started ON runs(job, started_at)",
-            """CREATE TABLE watermarks (
-                job TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at REAL NOT NULL,
-                PRIMARY KEY(job, key))""",
-        ),
-    ),
-)
-
-
-def open_ledger(conn: sqlite3.Connection) -> sqlite3.Connection:
-    migrate(conn, MIGRATIONS)
-    return conn
+from openclaw_infra.core.db import transaction
 
 
 @dataclass

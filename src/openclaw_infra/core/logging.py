@@ -1,5 +1,7 @@
 """structlog set-up: JSON lines to `<data>/logs/infra.log` (rotated), readable on a TTY.
 
+Every module logs through `structlog.get_logger("infra.<area>")` (job, reader, memory, …).
+
 Stdlib loggers are routed through the same processors, and a redaction processor keeps
 secrets out: values under secret-looking keys and any occurrence of the configured API key.
 """
@@ -16,6 +18,7 @@ from typing import Any
 import structlog
 
 from openclaw_infra.core.fsio import ensure_private_dir
+from openclaw_infra.core.layout import LOG_FILE
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
 _secrets: set[str] = set()
@@ -72,7 +75,7 @@ def configure_logging(
 
     if logs_dir is not None:
         ensure_private_dir(logs_dir)
-        path = logs_dir / "infra.log"
+        path = logs_dir / LOG_FILE
         file_handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
@@ -119,7 +122,3 @@ def configure_logging(
 
 def is_configured() -> bool:
     return _configured
-
-
-def get_logger(name: str = "infra") -> Any:
-    return structlog.get_logger(name)

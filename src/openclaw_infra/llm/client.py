@@ -25,10 +25,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from openclaw_infra.core.errors import ConfigError, DataError, TempFailError
-from openclaw_infra.core.logging import get_logger
 from openclaw_infra.llm.retry import (
     RetryPolicy,
     is_retryable_status,
@@ -37,10 +38,7 @@ from openclaw_infra.llm.retry import (
 )
 from openclaw_infra.llm.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 
-if TYPE_CHECKING:
-    from openclaw_infra.core.config import Settings
-
-log = get_logger("infra.llm")
+log = structlog.get_logger("infra.llm")
 
 MAX_CONTINUATIONS = 2
 CONTINUE_PROMPT = (
@@ -117,8 +115,8 @@ class _Retryable(Exception):
 
 @dataclass
 class ClientConfig:
-    """Everything the client needs, separable from Settings so tests and benchmarks can
-    build one directly."""
+    """Everything the client needs (services.py fills it from Settings; tests and benchmarks
+    build one directly)."""
 
     api_key: str
     model: str
@@ -128,28 +126,6 @@ class ClientConfig:
     input_budget_tokens: int = 30_000
     base_url: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ClientConfig:
-        key = settings.api_key
-        if not key:
-            raise ConfigError(
-                "summarizer=anthropic needs an API key",
-                hint="set OPENCLAW_INFRA_ANTHROPIC_API_KEY or ANTHROPIC_API_KEY, "
-                "or OPENCLAW_INFRA_SUMMARIZER=extractive",
-            )
-        return cls(
-            api_key=key,
-            model=settings.llm_model,
-            max_tokens=settings.llm_max_tokens,
-            temperature=settings.llm_temperature,
-            timeout_s=settings.llm_timeout_s,
-            input_budget_tokens=settings.llm_input_budget_tokens,
-            base_url=settings.anthropic_base_url,
-            retry=RetryPolicy(
-                max_retries=settings.llm_max_retries, base_s=settings.llm_retry_base_s
-            ),
-        )
 
 
 class AnthropicClient:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from openclaw_infra.core.checks import CRITICAL, OK, UNKNOWN, WARNING, Check, HealthContext, fmt_age
 from openclaw_infra.memory.embedder import model_name
 from openclaw_infra.memory.freshness import freshness
-from openclaw_infra.memory.vectors import FILE_NAME, read_header
+from openclaw_infra.memory.vectors import read_header
 
 LAG_WARN_S = 3600  # the index job runs every 15 minutes: an hour behind means it is not
 LAG_CRIT_S = 24 * 3600
@@ -66,7 +66,7 @@ def check_vectors(ctx: HealthContext) -> Iterable[Check]:
     if active is None or ctx.conn is None:
         return
     gen, model = active
-    header = read_header(ctx.settings.data / FILE_NAME)
+    header = read_header(ctx.settings.faiss_path)
     conn = ctx.conn
     chunks = int(
         conn.execute("SELECT count(*) FROM memory_chunks WHERE gen=?", (gen,)).fetchone()[0]

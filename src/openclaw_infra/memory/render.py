@@ -1,4 +1,4 @@
-"""Plain `infra recall` output: a compact Markdown block an agent can paste into a prompt.
+"""`infra recall` output: a compact Markdown block an agent can paste into a prompt, or JSON.
 
 Recalled text is quoted (`> `) under a line that says what it is, so a model reading it sees
 past notes to weigh, not instructions to follow, and every note carries its citation.
@@ -6,6 +6,7 @@ past notes to weigh, not instructions to follow, and every note carries its cita
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from openclaw_infra.core.checks import fmt_age
@@ -55,3 +56,12 @@ def render_markdown(answer: dict[str, Any]) -> str:
         for text_line in str(hit.get("text", "")).splitlines() or [""]:
             lines.append(f"   > {text_line}".rstrip())
     return "\n".join(lines)
+
+
+def output(answer: dict[str, Any], as_json: bool) -> tuple[str, str]:
+    """(stdout, stderr) of a one-query recall: the CLI and the service's fast path print these
+    same bytes."""
+    if as_json:
+        err = "" if answer["index"]["chunks"] else EMPTY_INDEX + "\n"
+        return json.dumps(answer, ensure_ascii=False) + "\n", err
+    return render_markdown(answer) + "\n", ""

@@ -9,7 +9,7 @@ above that sequence". A *generation* is one complete index built with one embedd
 one transaction, so the old generation serves queries until the new one is complete.
 
 Writers hold the store-write lock (`core.locking.store_write_lock`) and change rows inside
-`core.db.transaction`; readers need neither.
+`core.db.transaction`; readers need neither. The tables are migrations in `core/schema.py`.
 """
 
 from __future__ import annotations
@@ -19,100 +19,10 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from openclaw_infra.core.db import Migration, connect, migrate
 from openclaw_infra.memory.chunking import Chunk, Turn
 
-if TYPE_CHECKING:
-    from openclaw_infra.core.config import Settings
-
 KINDS = ("session", "memory", "voice", "summary")
-
-MIGRATIONS = (
-    Migration(
-        "store-001-chunks",
-        (
-            """CREATE TABLE memory_generations (
-                gen INTEGER PRIMARY KEY AUTOINCREMENT,
-                model TEXT NOT NULL,
-                state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
-                chunking TEXT NOT NULL,
-                created_at REAL NOT NULL,
-                activated_at REAL)""",
-            # at most one active and one building generation
-            """CREATE UNIQUE INDEX memory_generations_state ON memory_generations(state)
-               WHERE state IN ('active', 'building')""",
-            """CREATE TABLE memory_docs (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                gen INTEGER NOT NULL REFERENCES memory_generations(gen),
-                key TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                path TEXT NOT NULL,
-                agent TEXT,
-                session_id TEXT,
-                fingerprint TEXT,
-                n_turns INTEGER NOT NULL DEFAULT 0,
-                indexed_at REAL NOT NULL,
-                UNIQUE (gen, key))""",
-            """CREATE TABLE memory_turns (
-                doc_id INTEGER NOT NULL REFERENCES memory_docs(id) ON DELETE CASCADE,
-                idx INTEGER NOT NULL,
-                position INTEGER NOT NULL,
-                entry_id TEXT NOT NULL,
-                ts REAL,
-                role TEXT NOT NULL,
-                text TEXT NOT NULL,
-                PRIMARY KEY (doc_id, idx))""",
-            """CREATE TABLE memory_chunks (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                gen INTEGER NOT NULL,
-                doc_id INTEGER NOT NULL REFERENCES memory_docs(id),
-                kind TEXT NOT NULL,
-                path TEXT NOT NULL,
-                agent TEXT,
-                session_id TEXT,
-                start INTEGER NOT NULL,
-                end INTEGER NOT NULL,
-                ts REAL,
-                text TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                model TEXT NOT NULL,
-                embedding BLOB NOT NULL)""",
-            "CREATE INDEX memory_chunks_doc ON memory_chunks(doc_id, start)",
-            "CREATE INDEX memory_chunks_hash ON memory_chunks(content_hash, model)",
-            "CREATE INDEX memory_chunks_gen ON memory_chunks(gen, id)",
-            "CREATE INDEX memory_chunks_ts ON memory_chunks(gen, ts)",
-            """CREATE TABLE memory_deletions (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                gen INTEGER NOT NULL,
-                chunk_id INTEGER NOT NULL)""",
-            """CREATE VIRTUAL TABLE memory_fts USING fts5(
-                text, content='memory_chunks', content_rowid='id',
-                tokenize='porter unicode61 remove_diacritics 2')""",
-            """CREATE TRIGGER memory_chunks_ai AFTER INSERT ON memory_chunks BEGIN
-                INSERT INTO memory_fts(rowid, text) VALUES (new.id, new.text);
-               END""",
-            """CREATE TRIGGER memory_chunks_ad AFTER DELETE ON memory_chunks BEGIN
-                INSERT INTO memory_fts(memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
-                INSERT INTO memory_deletions(gen, chunk_id) VALUES (old.gen, old.id);
-               END""",
-            # file fingerprints as last read by the indexer: the basis of `stale` and `lag_s`
-            """CREATE TABLE memory_seen (
-                path TEXT PRIMARY KEY,
-                mtime_ns INTEGER NOT NULL,
-                size INTEGER NOT NULL,
-                seen_at REAL NOT NULL)""",
-        ),
-    ),
-    Migration(
-        "store-002-meta",
-        # small facts about the store, e.g. how far the deletion log has been pruned
-        ("CREATE TABLE IF NOT EXISTS memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
-    ),
-)
-
-STORE_MIGRATION_NAMES = frozenset(m.name for m in MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -142,34 +52,6 @@ class StoredChunk:
     start: int
     end: int
     content_hash: str
-
-
-def open_store(settings: Settings) -> sqlite3.Connection:
-    """A read-write connection with the store's schema in place (writers and first use)."""
-    conn = connect(settings.db_path)
-    migrate(conn, MIGRATIONS)
-    return conn
-
-
-def open_store_reader(settings: Settings) -> sqlite3.Connection | None:
-    """A connection for queries, or None when nothing was ever indexed.
-
-    Opens read-only when the schema is current, so a query never takes a write lock; a
-    database that still owes store migrations is migrated first.
-    """
-    if not settings.db_path.exists():
-        return None
-    conn = connect(settings.db_path, readonly=True)
-    try:
-        names = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
-    except sqlite3.OperationalError:
-        names = set()
-    if names >= STORE_MIGRATION_NAMES:
-        return conn
-    conn.close()
-    if not names & STORE_MIGRATION_NAMES:
-        return None  # the ledger exists but the store was never created: nothing indexed
-    return open_store(settings)
 
 
 def chunking_params() -> str:

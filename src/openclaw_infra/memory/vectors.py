@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from openclaw_infra.memory.store import Generation
 
 MAGIC = b"INFRA-FAISS/1\n"
-FILE_NAME = "memory.faiss"
 log = structlog.get_logger("infra.memory")
 
 

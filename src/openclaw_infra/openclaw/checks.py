@@ -1,6 +1,7 @@
 """`infra health` check "transcripts": which container(s) each agent's transcripts are in.
 
-Light on purpose: stdlib `sqlite3` opened read-only, a directory listing, no zstandard import
+Light on purpose: stdlib `sqlite3` opened read-only (the readers' one open, which creates
+nothing beside OpenClaw's store), a directory listing, no zstandard import
 (only `importlib.util.find_spec` to say whether compressed events could be read).
 """
 
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openclaw_infra.core.checks import CRITICAL, OK, WARNING, Check, HealthContext
-from openclaw_infra.core.db import readonly_uri
+from openclaw_infra.core.errors import UnavailableError
 from openclaw_infra.openclaw import paths
+from openclaw_infra.openclaw.sqlite_events import open_readonly
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,10 @@ def probe_store(db: Path) -> tuple[int, bool, str | None]:
     if not db.is_file():
         return 0, False, None
     try:
-        conn = sqlite3.connect(readonly_uri(db), uri=True)
-    except sqlite3.Error as exc:
+        conn = open_readonly(db)
+    except UnavailableError as exc:
         return 0, False, str(exc)
     try:
-        conn.execute("PRAGMA busy_timeout=2000")
-        conn.execute("PRAGMA query_only=ON")
         row = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='transcript_events'"
         ).fetchone()

@@ -9,7 +9,8 @@ A `Cursor` says how far a consumer ("index", "summarize", …) has read one sour
   events up to it exist. A missing or changed event, or a different count, means a rewrite.
 
 `CursorStore.set` never commits: a consumer calls it inside its own `transaction(conn)`
-together with the output the cursor covers, so output and position move as one.
+together with the output the cursor covers, so output and position move as one. The table,
+`reader_cursors`, is a migration in `core/schema.py`, in place on every `core.db.connect()`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,6 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
-
-from openclaw_infra.core.db import Migration, migrate
-
-MIGRATIONS = (
-    Migration(
-        "reader-001-cursors",
-        (
-            """CREATE TABLE reader_cursors (
-                consumer TEXT NOT NULL, source_key TEXT NOT NULL, cursor_json TEXT NOT NULL,
-                updated_at REAL NOT NULL, PRIMARY KEY(consumer, source_key))""",
-        ),
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +72,6 @@ class Cursor:
         return cls.from_dict(data)
 
 
-def ensure_cursor_schema(conn: sqlite3.Connection) -> None:
-    """Apply the cursor migration (outside any open transaction)."""
-    migrate(conn, MIGRATIONS)
-
-
 class CursorStore:
     """One consumer's cursors in `reader_cursors`; consumers never see each other's."""
 
@@ -97,17 +80,6 @@ class CursorStore:
             raise ValueError("a cursor consumer needs a name")
         self.conn = conn
         self.consumer = consumer
-        if conn.in_transaction:
-            # migrate() opens its own transaction; inside a caller's one the table must exist
-            row = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='reader_cursors'"
-            ).fetchone()
-            if row is None:
-                raise RuntimeError(
-                    "create CursorStore before opening a transaction (its migration commits)"
-                )
-        else:
-            ensure_cursor_schema(conn)
 
     def get(self, source_key: str) -> Cursor | None:
         row = self.conn.execute(

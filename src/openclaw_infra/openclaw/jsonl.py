@@ -8,14 +8,15 @@ A line still being written (no newline yet, not complete JSON) is left for the n
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
-from openclaw_infra.core.logging import get_logger
+import structlog
+
+from openclaw_infra.core import jsonsafe
 from openclaw_infra.openclaw.batch import Batch, ReadStats, Source
 from openclaw_infra.openclaw.cursors import Cursor
 from openclaw_infra.openclaw.entries import Entry
@@ -25,7 +26,7 @@ from openclaw_infra.openclaw.problems import ProblemLog
 READ_PIECE = 1 << 20  # bytes per readline() call
 HEAD_BYTES = 4096  # kept from an oversized line to say what it was
 
-log = get_logger("openclaw.reader")
+log = structlog.get_logger("infra.reader")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def rewrite_reason(f: IO[bytes], st: os.stat_result, cursor: Cursor) -> str | No
 
 def _complete_json(data: bytes) -> bool:
     try:
-        return isinstance(json.loads(data), dict)
+        return isinstance(jsonsafe.loads(data), dict)
     except ValueError:
         return False
 
@@ -192,7 +193,7 @@ def read_jsonl(
                 continue
             text = decode_line(raw.data, stats, problem, line_no)
             try:
-                obj = json.loads(text)
+                obj = jsonsafe.loads(text)
             except ValueError as exc:
                 stats.malformed += 1
                 problem("not JSON", line_no, error=str(exc)[:200])

@@ -36,15 +36,15 @@ def selected_agents(settings: Settings) -> set[str]:
     return {a.strip() for a in settings.index_agents.split(",") if a.strip()}
 
 
-def discover_agents(settings: Settings) -> list[str]:
+def discover_agents(settings: Settings, *, every: bool = False) -> list[str]:
     """Agent ids with a directory under `<state>/agents/`, sorted, filtered by
-    `index_agents` when that is set."""
+    `index_agents` when that is set (unless `every`: a backup keeps them all)."""
     root = agents_root(settings)
     try:
         names = sorted(p.name for p in root.iterdir() if p.is_dir() and _AGENT_ID.match(p.name))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    wanted = selected_agents(settings)
+    wanted = set() if every else selected_agents(settings)
     return [n for n in names if not wanted or n in wanted]
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from openclaw_infra.core.logging import get_logger
+import structlog
 
 MAX_LOGGED_PROBLEMS = 20  # per read; the rest are only counted
 
-log = get_logger("openclaw.reader")
+log = structlog.get_logger("infra.reader")
 
 
 class ProblemLog:

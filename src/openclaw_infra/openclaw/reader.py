@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import InfraError
-from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw import paths
 from openclaw_infra.openclaw.batch import Batch, Source
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
@@ -26,7 +27,7 @@ from openclaw_infra.openclaw.sqlite_events import list_sessions, open_readonly, 
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # longer lines/events are counted as oversized and skipped
 
-log = get_logger("openclaw.reader")
+log = structlog.get_logger("infra.reader")
 
 
 def _jsonl_session_keys(settings: Settings, agent: str) -> dict[str, tuple[str, bool]]:

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from openclaw_infra.core import jsonsafe
 from openclaw_infra.core.db import readonly_uri
 from openclaw_infra.core.errors import DataError, UnavailableError
-from openclaw_infra.core.logging import get_logger
 from openclaw_infra.openclaw.batch import Batch, ReadStats, Source
 from openclaw_infra.openclaw.cursors import Cursor
 from openclaw_infra.openclaw.entries import Entry
@@ -36,12 +37,20 @@ from openclaw_infra.openclaw.problems import ProblemLog
 TABLE = "transcript_events"
 BUSY_TIMEOUT_MS = 5000
 
-log = get_logger("openclaw.reader")
+log = structlog.get_logger("infra.reader")
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
-    """Read-only connection (never creates the file, never writes)."""
-    uri = readonly_uri(path)
+    """Read-only connection that never writes and creates nothing beside the store.
+
+    `mode=ro` on a WAL database creates `-wal` and `-shm` files next to it (and leaves them)
+    when OpenClaw is not running. Without a `-wal` file no writer is active, and OpenClaw's
+    next writes go to a new `-wal` rather than the main file until a checkpoint, so the file
+    is opened `immutable` (no locks, no side files); with one, OpenClaw is live and the
+    ordinary read-only open shares its WAL index.
+    """
+    live = path.with_name(path.name + "-wal").exists()
+    uri = readonly_uri(path, immutable=not live)
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -59,10 +68,6 @@ class EventsSchema:
     """What this file's `transcript_events` looks like (None when it has no such table)."""
 
     columns: frozenset[str]
-
-    @property
-    def has_zstd(self) -> bool:
-        return "event_zstd" in self.columns
 
     def col(self, name: str) -> str:
         return name if name in self.columns else "NULL"
@@ -133,7 +138,7 @@ def _json_object(text: Any) -> dict[str, Any]:
     if not isinstance(text, str | bytes) or not text:
         return {}
     try:
-        value = json.loads(text)
+        value = jsonsafe.loads(text)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -335,9 +340,14 @@ def read_sqlite(
             (source.session_id,) if after is None else (source.session_id, after)
         )
         for row_seq, event_json, event_zstd, utf8_bytes, created_at in conn.execute(sql, params):
-            seq = int(row_seq)
             count += 1
             stats.lines += 1
+            try:
+                seq = int(row_seq)
+            except (TypeError, ValueError):  # a seq that is not a number: skip, count, go on
+                stats.malformed += 1
+                problem("seq is not an integer", count, value=str(row_seq)[:40])
+                continue
             end = Cursor(
                 "sqlite", line=count, seq=seq, line_hash=_payload_hash(event_json, event_zstd)
             )
@@ -345,7 +355,7 @@ def read_sqlite(
             if text is None:
                 continue
             try:
-                obj = json.loads(text)
+                obj = jsonsafe.loads(text)
             except ValueError as exc:
                 stats.malformed += 1
                 problem("not JSON", seq, error=str(exc)[:200])

@@ -31,6 +31,7 @@ from openclaw_infra.core.checks import (
 )
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import HEALTH_CODES
+from openclaw_infra.core.layout import DataPaths
 
 
 def check_paths(ctx: HealthContext) -> Iterable[Check]:
@@ -41,7 +42,7 @@ def check_paths(ctx: HealthContext) -> Iterable[Check]:
         return
     bad: list[str] = []
     for root, dirs, files in os.walk(s.data):
-        if Path(root).resolve() == s.backups.resolve() and s.backups != s.data / "backups":
+        if Path(root).resolve() == s.backups.resolve() and s.backups != DataPaths(s.data).backups:
             continue
         for d in dirs:
             p = Path(root) / d

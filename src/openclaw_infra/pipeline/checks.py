@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from openclaw_infra.core.checks import CRITICAL, OK, WARNING, Check, HealthContext, fmt_age
-from openclaw_infra.pipeline.daily.priorities_file import REL_PATH, UPDATE_SUFFIX
+from openclaw_infra.core.layout import PRIORITIES_REL
+from openclaw_infra.core.outputs import file_state
+from openclaw_infra.pipeline.daily.priorities_file import UPDATE_SUFFIX
 from openclaw_infra.pipeline.periods import DAILY_JOB, last_ready_day, sync_time
 
 JOB = "summarize"
@@ -202,32 +204,30 @@ def check_weekly(ctx: HealthContext) -> Check:
 def check_priorities(ctx: HealthContext) -> Check:
     """WARNING while priorities.md holds bytes infra did not write (an edit): infra then
     leaves it alone and writes its update beside it."""
-    path = ctx.settings.workspace / REL_PATH
-    if ctx.conn is None or not ctx.table_exists("digest_files"):
+    path = ctx.settings.workspace / PRIORITIES_REL
+    if ctx.conn is None or not ctx.table_exists("owned_files"):
         return Check("priorities", OK, "not written yet")
-    row = ctx.conn.execute(
-        "SELECT sha256, pending_sha256 FROM digest_files WHERE path=?", (REL_PATH,)
-    ).fetchone()
+    state = file_state(ctx.conn, PRIORITIES_REL)
     try:
         current = hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return Check(
             "priorities",
             OK,
-            "not written yet" if row is None else "absent (rewritten by the next daily-sync)",
+            "not written yet" if state is None else "absent (rewritten by the next daily-sync)",
         )
-    if row is not None and current in (row["sha256"], row["pending_sha256"]):
-        return Check("priorities", OK, f"{REL_PATH} as infra last wrote it")
+    if state is not None and state.holds(current):
+        return Check("priorities", OK, f"{PRIORITIES_REL} as infra last wrote it")
     update = path.with_name(path.name + UPDATE_SUFFIX)
     where = (
-        f"infra's update is in {REL_PATH}{UPDATE_SUFFIX}"
+        f"infra's update is in {PRIORITIES_REL}{UPDATE_SUFFIX}"
         if update.exists()
         else "the next daily-sync writes its update beside it"
     )
     return Check(
         "priorities",
         WARNING,
-        f"{REL_PATH} was changed since infra wrote it and is left alone; {where} (move it "
+        f"{PRIORITIES_REL} was changed since infra wrote it and is left alone; {where} (move it "
         "over the file, or delete the file, to resume)",
     )
 

@@ -6,8 +6,6 @@
   voice note), so an input arriving after its day was digested goes into the next digest
   instead of being lost or used twice.
 - `tracked_items`: action items and priorities with stable ids, carried from day to day.
-- `digest_files`: the bytes infra last wrote to each file (and the bytes it is about to
-  write), which is how an edit by someone else is told apart from infra's own output.
 
 A day's rows, its inputs, its items and the watermark commit in one transaction after its
 files are written, so a crash leaves the day owed and the next run rebuilds it.
@@ -21,65 +19,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from openclaw_infra.core.db import Migration, migrate
-
-MIGRATIONS = (
-    Migration(
-        "digest-001-days-weeks-items",
-        (
-            """CREATE TABLE digest_days (
-                day TEXT PRIMARY KEY,          -- the user's date
-                path TEXT,                     -- NULL: no input that day, nothing written
-                sha256 TEXT,
-                summarizer TEXT, model TEXT, prompt_version TEXT,
-                inputs INTEGER NOT NULL DEFAULT 0,
-                items TEXT NOT NULL DEFAULT '{}',   -- JSON: count per section
-                tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
-                cost_usd REAL NOT NULL DEFAULT 0, llm_calls INTEGER NOT NULL DEFAULT 0,
-                flags TEXT NOT NULL DEFAULT '[]',
-                created_at REAL NOT NULL)""",
-            """CREATE TABLE digest_used (
-                kind TEXT NOT NULL,            -- hourly | compaction | voice
-                key TEXT NOT NULL,
-                day TEXT NOT NULL,             -- the digest that used it
-                PRIMARY KEY(kind, key)) WITHOUT ROWID""",
-            """CREATE TABLE tracked_items (
-                id TEXT PRIMARY KEY,           -- A-xxxxxx (action) or P-xxxxxx (priority)
-                kind TEXT NOT NULL,
-                text TEXT NOT NULL,
-                owner TEXT, due TEXT,
-                status TEXT NOT NULL,          -- open | done
-                first_day TEXT NOT NULL, last_day TEXT NOT NULL,
-                closed_day TEXT, closed_link TEXT,
-                sources TEXT NOT NULL DEFAULT '[]',  -- JSON: provenance links, oldest first
-                daily_ref TEXT,                -- memory/daily/D.md#Ln of its latest mention
-                updated_at REAL NOT NULL)""",
-            "CREATE INDEX tracked_items_status ON tracked_items(kind, status)",
-            """CREATE TABLE digest_weeks (
-                week TEXT PRIMARY KEY,         -- 2026-W53
-                path TEXT, sha256 TEXT,
-                summarizer TEXT, model TEXT, prompt_version TEXT,
-                passes TEXT NOT NULL DEFAULT '[]',
-                kept INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,
-                tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
-                cost_usd REAL NOT NULL DEFAULT 0, llm_calls INTEGER NOT NULL DEFAULT 0,
-                created_at REAL NOT NULL)""",
-            """CREATE TABLE digest_files (
-                path TEXT PRIMARY KEY,         -- relative to the workspace
-                sha256 TEXT,                   -- what infra last wrote (committed)
-                pending_sha256 TEXT,           -- about to write, or offered beside it
-                indexed_sha256 TEXT,
-                updated_at REAL NOT NULL)""",
-        ),
-    ),
-)
-
-
-def open_digest(conn: sqlite3.Connection) -> sqlite3.Connection:
-    migrate(conn, MIGRATIONS)
-    return conn
-
 
 # --- days and weeks ----------------------------------------------------------------------
 
@@ -280,57 +219,3 @@ def save_items(conn: sqlite3.Connection, items: Iterable[TrackedItem]) -> None:
             for i in items
         ),
     )
-
-
-# --- files -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileState:
-    sha256: str | None
-    pending_sha256: str | None
-    indexed_sha256: str | None
-
-    def ours(self, sha: str) -> bool:
-        """Whether a file holding `sha` is one infra wrote (committed or about to be)."""
-        return sha in (self.sha256, self.pending_sha256)
-
-
-def file_state(conn: sqlite3.Connection, path: str) -> FileState | None:
-    row = conn.execute(
-        "SELECT sha256, pending_sha256, indexed_sha256 FROM digest_files WHERE path=?", (path,)
-    ).fetchone()
-    return None if row is None else FileState(row[0], row[1], row[2])
-
-
-def set_pending(conn: sqlite3.Connection, path: str, sha: str) -> None:
-    """Recorded (and committed) before the write, so a crash between the write and the
-    commit leaves a file infra still recognises as its own."""
-    conn.execute(
-        "INSERT INTO digest_files(path, pending_sha256, updated_at) VALUES (?,?,?) "
-        "ON CONFLICT(path) DO UPDATE SET pending_sha256=excluded.pending_sha256, "
-        "updated_at=excluded.updated_at",
-        (path, sha, time.time()),
-    )
-
-
-def record_file(conn: sqlite3.Connection, path: str, sha: str) -> None:
-    conn.execute(
-        "INSERT INTO digest_files(path, sha256, updated_at) VALUES (?,?,?) "
-        "ON CONFLICT(path) DO UPDATE SET sha256=excluded.sha256, pending_sha256=NULL, "
-        "updated_at=excluded.updated_at",
-        (path, sha, time.time()),
-    )
-
-
-def files_to_index(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """(path, sha256) of files written since they were last indexed."""
-    rows = conn.execute(
-        "SELECT path, sha256 FROM digest_files WHERE sha256 IS NOT NULL AND "
-        "(indexed_sha256 IS NULL OR indexed_sha256 != sha256) ORDER BY path"
-    )
-    return [(str(r[0]), str(r[1])) for r in rows]
-
-
-def mark_indexed(conn: sqlite3.Connection, path: str, sha: str) -> None:
-    conn.execute("UPDATE digest_files SET indexed_sha256=? WHERE path=?", (sha, path))

@@ -1,4 +1,5 @@
-"""The non-LLM summariser: picks the salient sentences of an hour, decisions first.
+"""The non-LLM summariser: picks the salient sentences of an hour, decisions first; and the
+sentence splitting, clipping and near-duplicate test that the daily one shares.
 
 It is a real summariser, not a stand-in: it quotes the conversation's own sentences, scored
 for what a memory note needs (decisions, commitments, plans, dates and numbers, the user's
@@ -15,8 +16,9 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from openclaw_infra.llm.mapreduce import Passage
 from openclaw_infra.pipeline.bullets import Bullet
@@ -24,6 +26,8 @@ from openclaw_infra.pipeline.bullets import Bullet
 EXTRACTIVE_VERSION = "extractive-v1"
 MAX_SENTENCE_CHARS = 280
 MIN_BULLETS, MAX_BULLETS = 1, 8
+HOURLY_SIMILARITY = 0.8  # word overlap above which two picked sentences are one
+H = TypeVar("H")
 
 _DECISION = re.compile(
     r"\b(?:decided|decide|decision|agreed|agree|settled|chose|choose|chosen|picked|"
@@ -60,10 +64,11 @@ class Candidate:
     text: str
 
 
-def _sentences(text: str) -> Iterator[tuple[str, bool]]:
-    """(sentence, under a key heading) for each sentence of prose, code blocks skipped."""
+def sentences(text: str, heading: Callable[[str], H]) -> Iterator[tuple[str, H | None]]:
+    """(sentence, what `heading` made of the Markdown heading above it, None before any)
+    for each sentence of prose; code blocks are skipped, list marks removed."""
     in_code = False
-    key_section = False
+    under: H | None = None
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("```"):
@@ -72,13 +77,17 @@ def _sentences(text: str) -> Iterator[tuple[str, bool]]:
         if in_code or not line:
             continue
         if _HEADING.match(line):
-            key_section = bool(_KEY_SECTION.search(line[:200]))
+            under = heading(line)
             continue
         line = _LIST_MARK.sub("", line, count=1)
         for piece in _SENTENCE_BREAK.split(line):
             sentence = piece.strip()
             if sentence:
-                yield sentence, key_section
+                yield sentence, under
+
+
+def _key_section(heading: str) -> bool:
+    return bool(_KEY_SECTION.search(heading[:200]))
 
 
 def _score(sentence: str, role: str, first: bool, key_section: bool) -> float:
@@ -108,18 +117,20 @@ def _score(sentence: str, role: str, first: bool, key_section: bool) -> float:
     return score
 
 
-def _clip(sentence: str) -> str:
+def clip(sentence: str) -> str:
+    """One line of at most MAX_SENTENCE_CHARS, whitespace collapsed."""
     sentence = " ".join(sentence[: MAX_SENTENCE_CHARS * 4].split())
     if len(sentence) > MAX_SENTENCE_CHARS:
         sentence = sentence[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
     return sentence
 
 
-def _similar(a: str, b: str) -> bool:
+def similar(a: str, b: str, threshold: float) -> bool:
+    """Near-duplicates: their word sets overlap (Jaccard) above `threshold`."""
     wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
     if not wa or not wb:
         return a == b
-    return len(wa & wb) / len(wa | wb) > 0.8
+    return len(wa & wb) / len(wa | wb) > threshold
 
 
 def bullet_budget(sentences: int) -> int:
@@ -140,9 +151,9 @@ def summarize_extractive(
     for passage in passages:
         role = passage.attrs.get("role", "user")
         text = _AUDIO.sub("", passage.text, count=1) if role == "audio" else passage.text
-        for index, (sentence, key_section) in enumerate(_sentences(text)):
+        for index, (sentence, key_section) in enumerate(sentences(text, _key_section)):
             candidate = Candidate(
-                _score(sentence, role, index == 0, key_section), passage.ref, count, sentence
+                _score(sentence, role, index == 0, bool(key_section)), passage.ref, count, sentence
             )
             item = (candidate.score, -count, candidate)
             count += 1
@@ -155,11 +166,11 @@ def summarize_extractive(
     wanted = max_bullets or bullet_budget(count)
     chosen: list[Candidate] = []
     for _, _, candidate in sorted(pool, key=lambda item: item[:2], reverse=True):
-        clipped = _clip(candidate.text)
-        if any(_similar(clipped, _clip(c.text)) for c in chosen):
+        clipped = clip(candidate.text)
+        if any(similar(clipped, clip(c.text), HOURLY_SIMILARITY) for c in chosen):
             continue
         chosen.append(candidate)
         if len(chosen) == wanted:
             break
     chosen.sort(key=lambda c: c.order)
-    return [Bullet(_clip(c.text), (c.ref,)) for c in chosen]
+    return [Bullet(clip(c.text), (c.ref,)) for c in chosen]

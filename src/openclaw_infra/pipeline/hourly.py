@@ -20,32 +20,53 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from openclaw_infra.core import outputs
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import transaction
-from openclaw_infra.core.errors import CantCreateError, InfraError
+from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.fsio import sha256_text, write_if_changed
-from openclaw_infra.core.logging import get_logger
+from openclaw_infra.core.layout import HOURLY_DIR, output_rel
 from openclaw_infra.llm.mapreduce import Passage
+from openclaw_infra.memory.embedder import Embedder
 from openclaw_infra.openclaw.batch import Batch, Source
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.entries import Entry
 from openclaw_infra.openclaw.reader import read_conversations
 from openclaw_infra.pipeline import records
-from openclaw_infra.pipeline.bullets import render_bullet
+from openclaw_infra.pipeline.bullets import Bullet, parse_bullets, render_bullet
+from openclaw_infra.pipeline.extractive import EXTRACTIVE_VERSION, summarize_extractive
 from openclaw_infra.pipeline.hours import Hour, owed_hours, place
+from openclaw_infra.pipeline.outputs import index_pending
+from openclaw_infra.pipeline.prompts import HOURLY
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
-from openclaw_infra.pipeline.render import GENERATOR, render_hourly_day
-from openclaw_infra.pipeline.summarizer import Summarizer, Summary
+from openclaw_infra.pipeline.render import render_hourly_day
+from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
+from openclaw_infra.pipeline.summarizer import Summarizer, Summary, SummaryKind
 
-log = get_logger("infra.summarize")
+log = structlog.get_logger("infra.summarize")
 
-CONSUMER = "summarize"
-HOURLY_DIR = "hourly"
+CONSUMER = JOB = "summarize"
+
+
+def _extract(passages: Sequence[Passage], day: date) -> list[Bullet]:
+    return summarize_extractive(passages)
+
+
+HOURLY_NOTES = SummaryKind(
+    prompts=HOURLY,
+    parse=parse_bullets,
+    extract=_extract,
+    extractive_version=EXTRACTIVE_VERSION,
+    dropped_flag="uncited_bullets_dropped",
+)
 
 
 @dataclass
@@ -127,29 +148,34 @@ def _mtime(path: Path, now: datetime) -> datetime:
         return now
 
 
-class HourlyRun:
+class HourlyRun(PeriodRun[Hour, "SummarizeReport"]):
     """One `summarize` run over an open infra.sqlite connection."""
+
+    oldest_key = "oldest_owed_hour"
 
     def __init__(
         self,
         settings: Settings,
         conn: sqlite3.Connection,
-        summarizer: Summarizer,
+        summarizer: Summarizer[Bullet],
         *,
+        embedder: Callable[[], Embedder],
         now: datetime | None = None,
         max_hours: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.conn = records.open_records(conn)
+        self.conn = conn
         self.cursors = CursorStore(conn, CONSUMER)
         self.summarizer = summarizer
+        self.embedder = embedder  # called only when a written file needs indexing
         self.now = now or datetime.now(UTC)
         self.tz = settings.tz
         self.cap = max_hours or settings.summarize_max_hours_per_run
         self.details = details if details is not None else {}
         self.report = SummarizeReport(mode=summarizer.name)
         self.errors: list[InfraError] = []
+        self.works: list[SourceWork] = []
 
     # --- reading -------------------------------------------------------------------------
     def read(self) -> list[SourceWork]:
@@ -185,39 +211,32 @@ class HourlyRun:
             items.append(Item(entry, cursor, at, Hour.of(at, self.tz), done))
         return SourceWork(source, batch, items, stored)
 
-    # --- the run -------------------------------------------------------------------------
-    def run(self) -> SummarizeReport:
-        works = self.read()
+    # --- the run's periods: hours ------------------------------------------------------
+    def owed(self) -> Owed[Hour]:
+        self.works = self.read()
         owed = owed_hours(
-            (i.hour for w in works for i in w.items if not i.done),
+            (i.hour for w in self.works for i in w.items if not i.done),
             now=self.now,
             tz=self.tz,
             cap=self.cap,
         )
-        self.report.owed_left = len(owed.due) + len(owed.deferred)
         self.report.pending = len(owed.pending)
-        self._progress(owed.due + owed.deferred)
-        for position, hour in enumerate(owed.due):
-            self._do_hour(hour, works)
-            self.report.owed_left -= 1
-            self._progress((owed.due + owed.deferred)[position + 1 :])
-        self._advance_idle(works)
-        self._index_pending()
-        if self.errors:
-            raise self.errors[0]
-        return self.report
+        return Owed(owed.due, owed.deferred)
 
-    def _progress(self, owed: list[Hour]) -> None:
-        """What health reads from the ledger, kept current even if the run fails next."""
-        # tokens and cost go to the ledger's own columns (the job fills them), not details
-        self.details.update(
-            {
-                k: v
-                for k, v in self.report.as_dict().items()
-                if k not in ("tokens_in", "tokens_out", "cost_usd")
-            }
-        )
-        self.details["oldest_owed_hour"] = owed[0].key() if owed else None
+    def key(self, period: Hour) -> str:
+        return period.key()
+
+    def do(self, period: Hour) -> None:
+        self._do_hour(period, self.works)
+
+    def after_periods(self) -> None:
+        self._advance_idle(self.works)
+
+    def index(self) -> int:
+        return index_pending(self.settings, self.conn, self.embedder)
+
+    def kept_errors(self) -> list[InfraError]:
+        return self.errors
 
     def _do_hour(self, hour: Hour, works: list[SourceWork]) -> None:
         by_agent: dict[str, list[tuple[SourceWork, Item]]] = {}
@@ -241,7 +260,7 @@ class HourlyRun:
                     ((i.entry.agent, i.entry.session_id, i.entry.entry_id) for i in items),
                 )
             if written is not None:
-                records.record_file(self.conn, day, *written)
+                outputs.record_write(self.conn, written[0], outputs.HOURLY, written[1])
             for _, items in new:
                 for item in items:
                     item.done = True
@@ -271,12 +290,14 @@ class HourlyRun:
                 )
             )
         label = hour.label(self.tz)
+        day = hour.day(self.tz)
         summary = self.summarizer.summarize(
-            passages, f"{label} on {hour.day(self.tz).isoformat()}, agent {agent}"
+            passages, f"{label} on {day.isoformat()}, agent {agent}", day
         )
         self._count(summary, len(entries))
+        cost = summary.cost
         body = "\n".join(
-            render_bullet(b, [entries[ref - 1].citation for ref in b.refs]) for b in summary.bullets
+            render_bullet(b, [entries[ref - 1].citation for ref in b.refs]) for b in summary.items
         )
         return SectionRecord(
             day=hour.day(self.tz).isoformat(),
@@ -291,21 +312,21 @@ class HourlyRun:
             entries=len(entries),
             body=body,
             sources=self._sources(pairs),
-            tokens_in=summary.tokens_in,
-            tokens_out=summary.tokens_out,
-            cost_usd=summary.cost_usd,
-            llm_calls=summary.calls,
+            tokens_in=cost.tokens_in,
+            tokens_out=cost.tokens_out,
+            cost_usd=cost.cost_usd,
+            llm_calls=cost.calls,
             flags=tuple(summary.flags),
         )
 
-    def _count(self, summary: Summary, entries: int) -> None:
-        report = self.report
+    def _count(self, summary: Summary[Bullet], entries: int) -> None:
+        report, cost = self.report, summary.cost
         report.sections += 1
         report.entries += entries
-        report.calls += summary.calls
-        report.tokens_in += summary.tokens_in
-        report.tokens_out += summary.tokens_out
-        report.cost_usd += summary.cost_usd
+        report.calls += cost.calls
+        report.tokens_in += cost.tokens_in
+        report.tokens_out += cost.tokens_out
+        report.cost_usd += cost.cost_usd
         for flag in summary.flags:
             name = flag.split(":", 1)[0]
             report.flags[name] = report.flags.get(name, 0) + 1
@@ -339,25 +360,11 @@ class HourlyRun:
         sections = [s for s in records.sections_for_day(self.conn, day) + new if s.body]
         if not sections:
             return None
-        path = self.settings.memory_dir / HOURLY_DIR / f"{day}.md"
-        self._refuse_foreign(path, day)
+        rel = output_rel(HOURLY_DIR, f"{day}.md")
+        outputs.refuse_foreign(self.conn, self.settings.workspace, rel, "hourly notes")
         text = render_hourly_day(date.fromisoformat(day), sections)
-        write_if_changed(path, text)
-        return f"memory/{HOURLY_DIR}/{day}.md", sha256_text(text)
-
-    def _refuse_foreign(self, path: Path, day: str) -> None:
-        """infra never rewrites a file it did not create."""
-        if not path.exists() or records.known_file(self.conn, day):
-            return
-        try:
-            head = path.read_text(encoding="utf-8", errors="replace")[:4096]
-        except OSError as exc:
-            raise CantCreateError(f"{path}: cannot read ({exc.strerror})") from exc
-        if f"generated_by: {GENERATOR}" not in head:
-            raise CantCreateError(
-                f"{path} exists and was not written by infra; it is left untouched",
-                hint="move it aside so infra can write its hourly notes there",
-            )
+        write_if_changed(self.settings.workspace / rel, text)
+        return rel, sha256_text(text)
 
     def _set_cursors(self, works: list[SourceWork]) -> None:
         for work in works:
@@ -372,14 +379,29 @@ class HourlyRun:
             with transaction(self.conn):
                 self._set_cursors(works)
 
-    def _index_pending(self) -> None:
-        pending = records.files_to_index(self.conn)
-        if not pending:
-            return
-        from openclaw_infra.memory.indexer import index_files  # loads the embedder: late
 
-        index_files(self.settings, [self.settings.workspace / rel for _, rel, _ in pending])
-        with transaction(self.conn):
-            for day, _, sha in pending:
-                records.mark_indexed(self.conn, day, sha)
-        self.report.indexed += len(pending)
+def summarize_job(
+    settings: Settings,
+    summarizer: Summarizer[Bullet],
+    *,
+    embedder: Callable[[], Embedder],
+    max_hours: int | None = None,
+    now: datetime | None = None,
+) -> SummarizeReport:
+    """Run `summarize` once, locked and ledgered: exit 75 when the API stays unavailable
+    (the hour stays owed) or another run holds the lock."""
+    return run_ledgered(
+        settings,
+        JOB,
+        summarizer,
+        lambda conn, details: HourlyRun(
+            settings,
+            conn,
+            summarizer,
+            embedder=embedder,
+            now=now,
+            max_hours=max_hours,
+            details=details,
+        ),
+        lambda report: report.sections,
+    )

@@ -10,7 +10,7 @@ date that is not a calendar date is dropped rather than guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -159,7 +159,3 @@ def tagged_line(item: Item) -> str:
     tag = next(k for k, v in TAGS.items() if v == item.section)
     refs = ", ".join(str(r) for r in item.refs)
     return f"- {tag}: {item.text} [{refs}]"
-
-
-def by_section(items: Sequence[Item], section: str) -> list[Item]:
-    return [i for i in items if i.section == section]

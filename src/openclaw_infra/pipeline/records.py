@@ -1,4 +1,4 @@
-"""What `summarize` has written, in infra.sqlite: sections, covered entries, file states.
+"""What `summarize` has written, in infra.sqlite: sections and the entries they cover.
 
 The hourly Markdown files are rebuilt from these records every time, never appended to: a
 crash after a file was written but before its records committed leaves a file that the next
@@ -16,51 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from openclaw_infra.core.db import Migration, migrate
-
-MIGRATIONS = (
-    Migration(
-        "summary-001-hours",
-        (
-            """CREATE TABLE summary_sections (
-                id INTEGER PRIMARY KEY,
-                day TEXT NOT NULL,            -- the user's date, YYYY-MM-DD
-                hour_start TEXT NOT NULL,     -- UTC instant the local hour starts
-                hour_label TEXT NOT NULL,     -- '14:00–15:00 CET'
-                timezone TEXT NOT NULL,
-                agent TEXT NOT NULL,
-                part INTEGER NOT NULL,        -- >1 only for entries that arrived late
-                summarizer TEXT NOT NULL,     -- 'anthropic' or 'extractive'
-                model TEXT,
-                prompt_version TEXT NOT NULL,
-                entries INTEGER NOT NULL,
-                tokens_in INTEGER NOT NULL DEFAULT 0,
-                tokens_out INTEGER NOT NULL DEFAULT 0,
-                cost_usd REAL NOT NULL DEFAULT 0,
-                llm_calls INTEGER NOT NULL DEFAULT 0,
-                flags TEXT NOT NULL DEFAULT '[]',
-                sources TEXT NOT NULL,        -- JSON list of SourceRef
-                body TEXT NOT NULL,           -- the rendered bullets
-                created_at REAL NOT NULL,
-                UNIQUE(hour_start, agent, part))""",
-            "CREATE INDEX summary_sections_day ON summary_sections(day)",
-            """CREATE TABLE summary_covered (
-                agent TEXT NOT NULL, session_id TEXT NOT NULL, entry_id TEXT NOT NULL,
-                section_id INTEGER NOT NULL REFERENCES summary_sections(id),
-                PRIMARY KEY(agent, session_id, entry_id)) WITHOUT ROWID""",
-            """CREATE TABLE summary_files (
-                day TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
-                indexed_sha256 TEXT, updated_at REAL NOT NULL)""",
-        ),
-    ),
-)
-
 _PARAMS_PER_QUERY = 400  # under SQLite's bound-parameter limit
-
-
-def open_records(conn: sqlite3.Connection) -> sqlite3.Connection:
-    migrate(conn, MIGRATIONS)
-    return conn
 
 
 @dataclass(frozen=True)
@@ -223,29 +179,3 @@ def covered_entries(
             )
         )
     return found
-
-
-def record_file(conn: sqlite3.Connection, day: str, path: str, sha256: str) -> None:
-    conn.execute(
-        "INSERT INTO summary_files(day, path, sha256, updated_at) VALUES (?,?,?,?) "
-        "ON CONFLICT(day) DO UPDATE SET path=excluded.path, sha256=excluded.sha256, "
-        "updated_at=excluded.updated_at",
-        (day, path, sha256, time.time()),
-    )
-
-
-def known_file(conn: sqlite3.Connection, day: str) -> bool:
-    return conn.execute("SELECT 1 FROM summary_files WHERE day=?", (day,)).fetchone() is not None
-
-
-def files_to_index(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    """(day, path, sha256) of files written since they were last indexed."""
-    rows = conn.execute(
-        "SELECT day, path, sha256 FROM summary_files "
-        "WHERE indexed_sha256 IS NULL OR indexed_sha256 != sha256 ORDER BY day"
-    )
-    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
-
-
-def mark_indexed(conn: sqlite3.Connection, day: str, sha256: str) -> None:
-    conn.execute("UPDATE summary_files SET indexed_sha256=? WHERE day=?", (sha256, day))

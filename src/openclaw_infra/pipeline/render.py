@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from openclaw_infra import __version__
+from openclaw_infra.core.outputs import GENERATOR
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
 
-GENERATOR = "openclaw-infra"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 EXTRACTIVE_NOTE = "_Extractive summary: sentences picked from the conversation, no LLM._"
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 
 from openclaw_infra.core.checks import OK, WARNING, Check, HealthContext
-from openclaw_infra.serve.client import ping, socket_path
+from openclaw_infra.serve.client import ping
 
 
 def check_service(ctx: HealthContext) -> Iterable[Check]:
@@ -14,7 +14,7 @@ def check_service(ctx: HealthContext) -> Iterable[Check]:
     reply = ping(ctx.settings, timeout_s=2.0)
     latency_ms = round((time.perf_counter() - start) * 1000, 1)
     if reply is None:
-        where = "stale socket" if socket_path(ctx.settings).exists() else "no socket"
+        where = "stale socket" if ctx.settings.socket_path.exists() else "no socket"
         yield Check(
             "service",
             WARNING,

@@ -21,21 +21,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
-from openclaw_infra.core.layout import CONFIG_FILE, PREFIX, default_data_dir
+from openclaw_infra.core.layout import PREFIX, DataPaths, default_data_dir
 
 if TYPE_CHECKING:
     from openclaw_infra.core.config import Settings
+    from openclaw_infra.memory.query import RecallQuery
 
-SOCKET_NAME = "recall.sock"
 MAX_REQUEST_BYTES = 1 << 20  # a batch of a few thousand queries; more is refused
 MAX_RESPONSE_BYTES = 256 << 20
 PROTOCOL = 1
 TIMEOUT_ENV = PREFIX + "RECALL_SERVICE_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 2.0  # Settings.recall_service_timeout_s's default (a test keeps them equal)
-
-
-def socket_path(settings: Settings) -> Path:
-    return settings.data / SOCKET_NAME
 
 
 def _read_line(sock: socket.socket, limit: int) -> bytes:
@@ -85,30 +81,29 @@ def raise_for_reply(reply: dict[str, Any]) -> None:
     raise err
 
 
-def recall(
-    settings: Settings, queries: list[str], options: dict[str, Any]
-) -> list[dict[str, Any]] | None:
-    """Answers from the service, one per query in order; None means search in-process."""
+def recall(settings: Settings, query: RecallQuery, texts: list[str]) -> list[dict[str, Any]] | None:
+    """Answers from the service, one per text in order, each with `query`'s options; None
+    means search in-process."""
     reply = request(
-        socket_path(settings),
-        {"op": "recall", "queries": queries, "options": options},
+        settings.socket_path,
+        {"op": "recall", "queries": texts, "options": query.to_wire()},
         settings.recall_service_timeout_s,
     )
     if reply is None:
         return None
     raise_for_reply(reply)
     answers = reply.get("answers")
-    return answers if isinstance(answers, list) and len(answers) == len(queries) else None
+    return answers if isinstance(answers, list) and len(answers) == len(texts) else None
 
 
 def ping(settings: Settings, timeout_s: float = 1.0) -> dict[str, Any] | None:
-    reply = request(socket_path(settings), {"op": "ping"}, timeout_s)
+    reply = request(settings.socket_path, {"op": "ping"}, timeout_s)
     return reply if reply and reply.get("ok") else None
 
 
 def embed(settings: Settings, texts: list[str], timeout_s: float) -> dict[str, Any] | None:
     """The service's `embed` reply (model, shape, base64 little-endian float32), or None."""
-    reply = request(socket_path(settings), {"op": "embed", "texts": texts}, timeout_s)
+    reply = request(settings.socket_path, {"op": "embed", "texts": texts}, timeout_s)
     return reply if reply and reply.get("ok") else None
 
 
@@ -116,11 +111,12 @@ def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
     """The recall timeout as Settings would read it (environment, then config.env); None
     when it is not a valid number, so the full CLI reports it."""
     raw = environ.get(TIMEOUT_ENV)
-    if raw is None and (data / CONFIG_FILE).is_file():
+    config_env = DataPaths(data).config_env
+    if raw is None and config_env.is_file():
         from dotenv import dotenv_values  # the parser pydantic-settings reads config.env with
 
         try:
-            values = dotenv_values(data / CONFIG_FILE, encoding="utf-8")
+            values = dotenv_values(config_env, encoding="utf-8")
         except (OSError, ValueError):
             return None
         raw = next((v for k, v in values.items() if k.upper() == TIMEOUT_ENV), None)
@@ -148,7 +144,7 @@ def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
     timeout = _timeout(env, data)
     if timeout is None or "--no-service" in argv:
         return Unanswered.DECLINED
-    reply = request(data / SOCKET_NAME, {"op": "recall_argv", "argv": list(argv)}, timeout)
+    reply = request(DataPaths(data).socket, {"op": "recall_argv", "argv": list(argv)}, timeout)
     if reply is None:
         return Unanswered.UNAVAILABLE
     out, err = reply.get("stdout"), reply.get("stderr")

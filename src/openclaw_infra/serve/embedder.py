@@ -32,19 +32,19 @@ BATCH_BYTES = 256 << 10  # well under the service's request limit
 EMBED_TIMEOUT_S = 120.0  # a batch on a loaded machine; longer means the service is stuck
 
 
-def shared_embedder(settings: Settings) -> Embedder:
-    """The service's model when `infra serve` is up with the configured model, else this
-    process's own (loaded on first use)."""
+def service_embedder(settings: Settings) -> ServiceEmbedder | None:
+    """The service's model when `infra serve` is up with the configured model, else None."""
     reply = service_client.ping(settings, timeout_s=settings.recall_service_timeout_s)
     served = reply.get("model") if reply else None
-    if isinstance(served, str):
-        try:
-            identity = ModelIdentity.parse(served)
-        except ValueError:
-            identity = None
-        if identity is not None and identity.name == model_name(settings.embedding_model):
-            return ServiceEmbedder(settings, identity)
-    return get_embedder(settings)
+    if not isinstance(served, str):
+        return None
+    try:
+        identity = ModelIdentity.parse(served)
+    except ValueError:
+        return None
+    if identity.name != model_name(settings.embedding_model):
+        return None
+    return ServiceEmbedder(settings, identity)
 
 
 def _batches(texts: Sequence[str]) -> Iterator[list[str]]:

@@ -8,9 +8,9 @@ serialised (each takes milliseconds), follows chunks written by other processes 
 second instance exit 75; a socket file left by a crash is replaced.
 
 Ops: `ping` (pid, model, counters; for health and for writers choosing a model),
-`recall` (queries and options, for the full CLI and --batch), `recall_argv` (a whole
-`infra recall` command line, for the console script's stdlib-only fast path) and `embed`
-(vectors for writers, so they load no model of their own).
+`recall` (texts and a `RecallQuery`'s wire options, for the full CLI and --batch),
+`recall_argv` (a whole `infra recall` command line, for the console script's stdlib-only fast
+path) and `embed` (vectors for writers, so they load no model of their own).
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from openclaw_infra.core.errors import CantCreateError, InfraError, UsageError
 from openclaw_infra.core.fsio import ensure_private_dir
 from openclaw_infra.core.locking import job_lock
 from openclaw_infra.memory.embedder import Embedder
-from openclaw_infra.serve.client import MAX_REQUEST_BYTES, PROTOCOL, socket_path
+from openclaw_infra.memory.query import RecallQuery, parse_argv, query_of
+from openclaw_infra.memory.render import output
+from openclaw_infra.serve.client import MAX_REQUEST_BYTES, PROTOCOL
 
 log = structlog.get_logger("infra.serve")
 
-RECALL_OPTIONS = ("limit", "since", "until", "sources", "agent", "min_score", "max_chars")
 MAX_EMBED_TEXTS = 4096
 READ_TIMEOUT_S = 10.0
 DRAIN_LIMIT_BYTES = 64 << 20
@@ -128,36 +129,37 @@ class RecallService:
             return self._embed(req)
         raise UsageError(f"unknown op {op!r}")
 
-    def _answers(self, queries: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+    def _answers(self, query: RecallQuery, texts: list[str]) -> list[dict[str, Any]]:
         from openclaw_infra.memory.search import answer_batch
 
         with self._lock:
             searcher = self._live_searcher()
             searcher._refresh()  # follow other writers before the index info is read
-            answers = list(answer_batch(searcher, queries, **options))
-            self.served += len(queries)
+            answers = list(answer_batch(searcher, query, texts))
+            self.served += len(texts)
         return answers
 
     def _recall(self, req: dict[str, Any]) -> dict[str, Any]:
-        queries = req.get("queries")
-        options = req.get("options") or {}
-        if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+        texts = req.get("queries")
+        if not isinstance(texts, list) or not all(isinstance(q, str) for q in texts):
             raise UsageError("'queries' must be a list of strings")
-        if not isinstance(options, dict) or set(options) - set(RECALL_OPTIONS):
-            raise UsageError(f"'options' may only hold {', '.join(RECALL_OPTIONS)}")
-        options = {**options, "sources": tuple(options.get("sources") or ())}
-        return {"ok": True, "answers": self._answers(queries, options)}
+        query = RecallQuery.from_wire("", req.get("options"))
+        return {"ok": True, "answers": self._answers(query, texts)}
 
     def _recall_argv(self, req: dict[str, Any]) -> dict[str, Any]:
-        """A whole `infra recall ARGV` parsed by the CLI's own parser and rendered by the
-        command's own output function, so the fast path prints what the CLI would."""
-        from openclaw_infra.commands.recall import output, parse_argv, search_options
-
+        """A whole `infra recall ARGV` read by the parser built from the CLI's option table
+        and rendered by the CLI's own output function, so the fast path prints what the CLI
+        would. Only a single plain query is answered; anything else (help, a usage error,
+        --batch, --no-service) is a UsageError, and the client runs the full CLI, which
+        reports it."""
         argv = req.get("argv")
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise UsageError("'argv' must be a list of strings")
         params = parse_argv(argv)
-        answer = self._answers([params["query"]], search_options(params))[0]
+        if params["query"] is None or params["batch"] is not None or params["no_service"]:
+            raise UsageError("not a plain query")
+        query = query_of(self.settings, params)
+        answer = self._answers(query, [query.text])[0]
         out, err = output(answer, params["as_json"])
         return {"ok": True, "stdout": out, "stderr": err}
 
@@ -238,7 +240,7 @@ class _Server(socketserver.ThreadingUnixStreamServer):
 
 @contextlib.contextmanager
 def _bound(settings: Settings, service: RecallService) -> Iterator[_Server]:
-    path = socket_path(settings)
+    path = settings.socket_path
     ensure_private_dir(path.parent)
     if len(os.fsencode(path)) > 100:
         raise CantCreateError(
@@ -282,9 +284,9 @@ def serve(
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, _stop)
                 signal.signal(signal.SIGINT, _stop)
-            log.info("serve.ready", socket=str(socket_path(settings)), pid=os.getpid())
+            log.info("serve.ready", socket=str(settings.socket_path), pid=os.getpid())
             print(
-                f"infra serve: listening on {socket_path(settings)} (pid {os.getpid()})",
+                f"infra serve: listening on {settings.socket_path} (pid {os.getpid()})",
                 file=sys.stderr,
                 flush=True,
             )

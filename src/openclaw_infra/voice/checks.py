@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from openclaw_infra.core.checks import CRITICAL, OK, WARNING, Check, HealthContext, fmt_age
-from openclaw_infra.voice.scan import quarantine_dir, scan
+from openclaw_infra.voice.scan import scan
 
 WAIT_WARN_S = 60 * 60  # four missed 15-minute runs
 WAIT_CRIT_S = 24 * 60 * 60
@@ -49,7 +49,7 @@ def check_voice_inbox(ctx: HealthContext) -> Iterable[Check]:
 
 def check_voice_quarantine(ctx: HealthContext) -> Iterable[Check]:
     """Quarantined audio files; a new one in the last day is worth a look (WARNING)."""
-    qdir = quarantine_dir(ctx.settings)
+    qdir = ctx.settings.voice_quarantine_dir
     try:
         reasons = [p for p in qdir.iterdir() if p.name.endswith(REASON_SUFFIX)]
     except FileNotFoundError:

@@ -7,10 +7,10 @@ name; refuse symlinks that lead outside the inbox dirs; quarantine what cannot b
 audio, with a reason file; otherwise transcribe it, write the note, record it. OpenClaw's
 files stay where they are; drop-folder files move to `processed/` once recorded.
 
-The notes are not embedded here: the `index` job (every 15 minutes) files `memory/voice/` as
-`voice`, and OpenClaw's own memory search sees new Markdown within seconds. Loading the
-embedding model in this process too took the run from about 360 MB to 820 MB peak, over the
-400 MB an 8 GB Mac mini can spare for it.
+Each note is recorded in `owned_files` as pending; `infra transcribe --inbox` indexes the
+pending files once this pass is done, as every writer does (pipeline/outputs.py), through
+`infra serve`'s model when it is up. Without the service the embedder loads here, after
+the command has released Whisper's model, so the two are not held at once.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from openclaw_infra.voice import records
 from openclaw_infra.voice.audio import check_file
 from openclaw_infra.voice.backends import Backend
 from openclaw_infra.voice.notes import write_note
-from openclaw_infra.voice.scan import PROCESSED, Candidate, quarantine_dir, scan
+from openclaw_infra.voice.scan import PROCESSED, Candidate, scan
 from openclaw_infra.voice.transcriber import transcribe_path
 
 log = structlog.get_logger("infra.voice")
@@ -54,6 +54,7 @@ class InboxStats:
     refused: int = 0
     pending: int = 0  # still being written: left for the next run
     seen: int = 0  # handled by an earlier run
+    indexed: int = 0  # files the memory index was given at the end of the run
     audio_s: float = 0.0
     transcribe_s: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -89,7 +90,7 @@ class _Run:
         self, settings: Settings, conn: sqlite3.Connection, backend: Backend | None
     ) -> None:
         self.settings = settings
-        self.conn = records.open_voice_db(conn)
+        self.conn = conn
         self.backend = backend
         self.stats = InboxStats()
         self.tz = settings.tz
@@ -104,7 +105,7 @@ class _Run:
         )
 
     def _quarantine(self, cand: Candidate, sha: str | None, reason: str) -> None:
-        moved = quarantine(cand.path, quarantine_dir(self.settings), reason)
+        moved = quarantine(cand.path, self.settings.voice_quarantine_dir, reason)
         self._record(cand, "quarantined", sha256=sha, moved_to=str(moved), reason=reason)
         self.stats.quarantined += 1
         log.warning("voice.quarantined", path=str(cand.path), reason=reason, to=str(moved))
@@ -182,6 +183,7 @@ class _Run:
                 return
             note = write_note(
                 self.settings,
+                self.conn,
                 transcript,
                 sha256=sha,
                 recorded=datetime.fromtimestamp(cand.mtime_ns / 1e9, tz=self.tz),

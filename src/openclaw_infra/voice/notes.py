@@ -3,32 +3,35 @@
 YAML frontmatter says where the audio came from and how the text was made (source, SHA-256,
 duration, backend, model, language, no-speech flag, real-time factor); the body is a heading,
 a link to the audio and the text. The name is the arrival time in the user's timezone plus
-the content hash, so the same recording always lands on the same file. OpenClaw indexes
-`memory/**/*.md` itself, and infra's store indexes it as kind `voice`.
+the content hash, so the same recording always lands on the same file. Like every file
+infra writes, the note is recorded in `owned_files` (core/outputs.py): pending until the
+memory store indexes it as kind `voice`. OpenClaw indexes `memory/**/*.md` itself.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import yaml
 
+from openclaw_infra.core import outputs
 from openclaw_infra.core.config import Settings
-from openclaw_infra.core.fsio import write_if_changed
+from openclaw_infra.core.db import transaction
+from openclaw_infra.core.fsio import sha256_text, write_if_changed
 from openclaw_infra.voice.transcript import Transcript, clean_text
 
-VOICE_DIR = "voice"
 # a transcript is data: a line that Markdown would read as a heading, quote, list item,
 # rule or table gets a backslash, so the text renders as the plain words that were said
 _BLOCK_START = re.compile(r"^(#|>|[-+*=_]|\d+[.)]|\|)")
 
 
 def note_path(settings: Settings, recorded: datetime, sha256: str) -> Path:
-    return settings.memory_dir / VOICE_DIR / f"{recorded:%Y-%m-%d-%H%M%S}-{sha256[:8]}.md"
+    return settings.voice_dir / f"{recorded:%Y-%m-%d-%H%M%S}-{sha256[:8]}.md"
 
 
 def _duration(seconds: float) -> str:
@@ -79,12 +82,28 @@ def render_note(
 
 
 def write_note(
-    settings: Settings, transcript: Transcript, *, sha256: str, recorded: datetime, source: Path
+    settings: Settings,
+    conn: sqlite3.Connection,
+    transcript: Transcript,
+    *,
+    sha256: str,
+    recorded: datetime,
+    source: Path,
 ) -> Path:
-    """Write (or leave unchanged) the note for this transcript; returns its path."""
+    """Write (or leave unchanged) the note for this transcript; returns its path.
+
+    A note has no frontmatter marker, so it is claimed before the write: a run that dies
+    before recording it still finds the file its own on the rerun."""
     path = note_path(settings, recorded, sha256)
+    rel = path.relative_to(settings.workspace).as_posix()
     text = render_note(
         transcript, sha256=sha256, recorded=recorded, source=source, note_dir=path.parent
     )
+    digest = sha256_text(text)
+    outputs.refuse_foreign(conn, settings.workspace, rel, "voice note")
+    with transaction(conn):
+        outputs.claim(conn, rel, outputs.VOICE, digest)
     write_if_changed(path, text)
+    with transaction(conn):
+        outputs.record_write(conn, rel, outputs.VOICE, digest)
     return path

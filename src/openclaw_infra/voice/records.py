@@ -2,7 +2,8 @@
 
 It is the inbox job's watermark: a file is recognised cheaply by (path, size, mtime), and
 content already transcribed under another name by its SHA-256, so a rerun does nothing. It
-also keeps what happened to OpenClaw's files, which stay where they are.
+also keeps what happened to OpenClaw's files, which stay where they are. The table is a
+migration in `core/schema.py`.
 """
 
 from __future__ import annotations
@@ -11,32 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from openclaw_infra.core.db import Migration, migrate, transaction
-
-MIGRATIONS = (
-    Migration(
-        "voice-001-files",
-        (
-            """CREATE TABLE voice_files (
-                id INTEGER PRIMARY KEY,
-                path TEXT NOT NULL,
-                size INTEGER NOT NULL,
-                mtime_ns INTEGER NOT NULL,
-                sha256 TEXT,
-                status TEXT NOT NULL CHECK (status IN
-                    ('transcribed', 'no_speech', 'duplicate', 'quarantined', 'refused')),
-                output TEXT,
-                moved_to TEXT,
-                reason TEXT,
-                duration_s REAL,
-                backend TEXT,
-                model TEXT,
-                processed_at REAL NOT NULL)""",
-            "CREATE INDEX voice_files_key ON voice_files(path, size, mtime_ns)",
-            "CREATE INDEX voice_files_sha ON voice_files(sha256)",
-        ),
-    ),
-)
+from openclaw_infra.core.db import transaction
 
 TRANSCRIBED = ("transcribed", "no_speech")
 
@@ -56,11 +32,6 @@ class FileRecord:
     duration_s: float | None = None
     backend: str | None = None
     model: str | None = None
-
-
-def open_voice_db(conn: sqlite3.Connection) -> sqlite3.Connection:
-    migrate(conn, MIGRATIONS)
-    return conn
 
 
 def handled(conn: sqlite3.Connection, key: tuple[str, int, int]) -> sqlite3.Row | None:

@@ -80,10 +80,6 @@ def inbox_roots(settings: Settings) -> list[Root]:
     return roots
 
 
-def quarantine_dir(settings: Settings) -> Path:
-    return settings.data / "quarantine" / "voice"
-
-
 def is_audio_name(name: str) -> bool:
     if name.startswith(".") or name.lower().endswith(PARTIAL_SUFFIXES):
         return False

@@ -27,6 +27,7 @@ from openclaw_infra.core.jobs import run_job
 from openclaw_infra.ops import retention
 from openclaw_infra.ops.backup import archive, catalog
 from openclaw_infra.ops.backup.sources import (
+    FAISS_ARCNAME,
     Selection,
     copy_sqlite,
     db_facts,
@@ -104,7 +105,7 @@ def _manifest(
             "workspace": settings.backup_include_workspace,
             "openclaw": settings.backup_include_openclaw,
         },
-        "derived_not_included": ["data/memory.faiss"],
+        "derived_not_included": [FAISS_ARCNAME],
         "skipped": sel.skipped,
         "files": [],
     }

@@ -31,6 +31,7 @@ from openclaw_infra.core.errors import (
     os_error_to_infra,
 )
 from openclaw_infra.core.jobs import run_job
+from openclaw_infra.core.layout import DataPaths
 from openclaw_infra.ops.backup import catalog
 from openclaw_infra.ops.backup.archive import read_manifest
 from openclaw_infra.ops.backup.restore import restore_to_target
@@ -164,11 +165,11 @@ def drill_snapshot(
             raise DataError(f"drill of {snapshot.id}: {name} failed integrity_check: {why}")
         if not rebuild:
             return result
-        result.chunks_in_snapshot = active_chunks(tree / "data" / "infra.sqlite")
+        result.chunks_in_snapshot = active_chunks(DataPaths(tree / "data").db)
         start = time.monotonic()
         result.index = rebuild_index(settings, tree)
         result.rebuild_s = round(time.monotonic() - start, 3)
-        result.chunks_rebuilt = active_chunks(tree / "data" / "infra.sqlite")
+        result.chunks_rebuilt = active_chunks(DataPaths(tree / "data").db)
     _compare(read_manifest(snapshot.path), result)
     return result
 

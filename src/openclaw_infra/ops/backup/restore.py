@@ -35,7 +35,13 @@ from openclaw_infra.ops.backup.archive import (
     open_archive,
 )
 from openclaw_infra.ops.backup.create import create_snapshot
-from openclaw_infra.ops.backup.sources import BUSY_TIMEOUT_MS, ROOTS, open_copy, root_paths
+from openclaw_infra.ops.backup.sources import (
+    BUSY_TIMEOUT_MS,
+    DB_ARCNAME,
+    ROOTS,
+    open_copy,
+    root_paths,
+)
 from openclaw_infra.ops.backup.verify import scratch_dir, scratch_file, verify_snapshot
 
 
@@ -188,7 +194,7 @@ def restore_in_place(settings: Settings, snapshot: catalog.Snapshot) -> RestoreR
         before = create_snapshot(settings, reason=f"pre-restore of {snapshot.id}")
         with store_write_lock(settings.locks_dir):
             result = _extract(snapshot, root_paths(settings), scratch, live_databases=True)
-        if "data/infra.sqlite" in result.databases:
+        if DB_ARCNAME in result.databases:
             # the ledger itself was just restored, without this run's row: put it back so
             # the restore is recorded in the ledger it produced
             ledger.record_start(job.conn, job.run)

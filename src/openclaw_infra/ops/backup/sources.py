@@ -28,11 +28,13 @@ from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import readonly_uri
 from openclaw_infra.core.errors import CantCreateError, DataError, TempFailError
 from openclaw_infra.core.fsio import TMP_PREFIX
+from openclaw_infra.core.layout import DB_FILE, FAISS_FILE
 from openclaw_infra.openclaw import paths as oc_paths
 
 Kind = Literal["file", "sqlite"]
 ROOTS = ("data", "state", "workspace")
-INFRA_MARKDOWN_DIRS = ("hourly", "daily", "weekly", "voice")
+DB_ARCNAME = f"data/{DB_FILE}"
+FAISS_ARCNAME = f"data/{FAISS_FILE}"  # derived, never archived
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -83,7 +85,7 @@ def select_sources(settings: Settings) -> Selection:
     sel = Selection()
     data = settings.data
     if settings.db_path.is_file():
-        sel.sources.append(Source("data/infra.sqlite", settings.db_path, "sqlite"))
+        sel.sources.append(Source(DB_ARCNAME, settings.db_path, "sqlite"))
     _add_file(sel, "data", data, settings.config_file)
 
     ws = settings.workspace
@@ -91,13 +93,17 @@ def select_sources(settings: Settings) -> Selection:
         _add_file(sel, "workspace", ws, ws / "MEMORY.md")
         _add_tree(sel, "workspace", ws, settings.memory_dir)
     else:
-        for name in INFRA_MARKDOWN_DIRS:
-            _add_tree(sel, "workspace", ws, settings.memory_dir / name)
+        for folder in (
+            settings.hourly_dir,
+            settings.daily_dir,
+            settings.weekly_dir,
+            settings.voice_dir,
+        ):
+            _add_tree(sel, "workspace", ws, folder)
 
     if settings.backup_include_openclaw:
         state = settings.state_dir
-        every_agent = settings.model_copy(update={"index_agents": ""})
-        for agent in oc_paths.discover_agents(every_agent):
+        for agent in oc_paths.discover_agents(settings, every=True):
             for jsonl in oc_paths.jsonl_files(settings, agent):
                 _add_file(sel, "state", state, jsonl)
             _add_file(

@@ -1,23 +1,15 @@
-"""The two daily digesters (`anthropic`, `extractive`) behind one protocol.
-
-The LLM digester runs the day's notes through map-reduce with the daily prompts (so a long
-day is split within the input budget, never truncated) and parses tagged lines into items.
-If the model answers but nothing it wrote cites a real note, the day falls back to the
-extractive digest and says so in a flag: never an unattributed digest.
+"""What a daily digest asks of the summariser: the daily prompts, tagged lines parsed into
+items of every section, the extractive digest, and the context the model is told.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
-from openclaw_infra.core.config import Settings
-from openclaw_infra.llm.client import LLM, AnthropicClient, ClientConfig, Pricing, UsageMeter
-from openclaw_infra.llm.mapreduce import Passage, check_budget, summarize_passages
 from openclaw_infra.pipeline.daily.extractive import DAILY_EXTRACTIVE_VERSION, extract_day
-from openclaw_infra.pipeline.digest_records import Cost, TrackedItem
+from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import (
     ACTION,
     DECISION,
@@ -31,7 +23,7 @@ from openclaw_infra.pipeline.items import (
 )
 from openclaw_infra.pipeline.prompts import DAILY
 from openclaw_infra.pipeline.render import WEEKDAYS
-from openclaw_infra.pipeline.summarizer import ANTHROPIC, EXTRACTIVE
+from openclaw_infra.pipeline.summarizer import SummaryKind
 
 DAILY_SECTIONS = (SUMMARY, DECISION, ACTION, QUESTION, PRIORITY, PERSON, PROJECT)
 MAX_OPEN_IN_CONTEXT = 40
@@ -61,79 +53,14 @@ class DayContext:
         return out
 
 
-@dataclass
-class DayDigest:
-    items: list[Item]
-    summarizer: str
-    model: str | None
-    prompt_version: str
-    cost: Cost = field(default_factory=Cost)
-    flags: list[str] = field(default_factory=list)
+def _parse(text: str, refs: Collection[int]) -> tuple[list[Item], int]:
+    return parse_items(text, refs, DAILY_SECTIONS)
 
 
-class DayDigester(Protocol):
-    name: str
-
-    def digest(self, passages: Sequence[Passage], ctx: DayContext) -> DayDigest: ...
-
-
-class ExtractiveDayDigester:
-    name = EXTRACTIVE
-
-    def digest(self, passages: Sequence[Passage], ctx: DayContext) -> DayDigest:
-        return DayDigest(extract_day(passages, ctx.day), EXTRACTIVE, None, DAILY_EXTRACTIVE_VERSION)
-
-
-class LLMDayDigester:
-    name = ANTHROPIC
-
-    def __init__(self, llm: LLM, pricing: Pricing, *, budget_tokens: int, max_tokens: int) -> None:
-        check_budget(DAILY, "", budget_tokens, max_tokens)  # a bad pair fails before any work
-        self.llm = llm
-        self.pricing = pricing
-        self.budget_tokens = budget_tokens
-        self.max_tokens = max_tokens
-
-    def digest(self, passages: Sequence[Passage], ctx: DayContext) -> DayDigest:
-        result = summarize_passages(
-            self.llm,
-            DAILY,
-            passages,
-            context=ctx.text(),
-            budget_tokens=self.budget_tokens,
-            max_tokens=self.max_tokens,
-        )
-        items, dropped = parse_items(result.text, {p.ref for p in passages}, DAILY_SECTIONS)
-        cost = Cost(
-            result.tokens_in,
-            result.tokens_out,
-            self.pricing.cost(result.tokens_in, result.tokens_out),
-            result.calls,
-        )
-        flags = []
-        if result.map_chunks > 1:
-            flags.append(f"map_reduce:{result.map_chunks}")
-        if result.truncated:
-            flags.append("output_truncated")
-        if dropped:
-            flags.append(f"uncited_lines_dropped:{dropped}")
-        if not items:
-            fallback = ExtractiveDayDigester().digest(passages, ctx)
-            fallback.cost = cost
-            fallback.flags = [*flags, "llm_output_unusable"]
-            return fallback
-        return DayDigest(items, ANTHROPIC, self.llm.model, DAILY.version, cost, flags)
-
-
-def build_day_digester(settings: Settings, mode: str, meter: UsageMeter) -> DayDigester:
-    """The digester for `mode` (from `summarizers.resolve_mode`); the anthropic one loads
-    the SDK and counts every billed call in `meter`."""
-    if mode == EXTRACTIVE:
-        return ExtractiveDayDigester()
-    client = AnthropicClient(ClientConfig.from_settings(settings), meter=meter)
-    return LLMDayDigester(
-        client,
-        Pricing(settings.llm_price_input_per_mtok, settings.llm_price_output_per_mtok),
-        budget_tokens=settings.llm_input_budget_tokens,
-        max_tokens=settings.llm_max_tokens,
-    )
+DAILY_DIGEST = SummaryKind(
+    prompts=DAILY,
+    parse=_parse,
+    extract=extract_day,
+    extractive_version=DAILY_EXTRACTIVE_VERSION,
+    dropped_flag="uncited_lines_dropped",
+)

@@ -18,7 +18,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 from openclaw_infra.llm.mapreduce import Passage
-from openclaw_infra.pipeline.extractive import summarize_extractive
+from openclaw_infra.pipeline.extractive import (
+    MAX_SENTENCE_CHARS,
+    clip,
+    sentences,
+    similar,
+    summarize_extractive,
+)
 from openclaw_infra.pipeline.items import (
     ACTION,
     DECISION,
@@ -34,10 +40,8 @@ from openclaw_infra.pipeline.items import (
 
 DAILY_EXTRACTIVE_VERSION = "daily-extractive-v1"
 MAX_PER_SECTION = 8
-MAX_SENTENCE = 280
+DAILY_SIMILARITY = 0.7  # word overlap above which two lines of one section are one
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
-_LIST_MARK = re.compile(r"^\s{0,8}(?:[-*•>]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{0,200})")
 _DECIDED = re.compile(
     r"\b(?:decided|decide to|agreed|settled on|chose|chosen|went with|will go with|"
@@ -74,7 +78,6 @@ _WEEKDAY = re.compile(
 )
 _RELATIVE = re.compile(r"\b(today|tonight|tomorrow)\b", re.I)
 _NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]{2,20}\b")
-_WORD = re.compile(r"[a-z0-9']+")
 _KEY_HEADINGS = (
     (re.compile(r"decision", re.I), DECISION),
     (re.compile(r"todo|to-do|pending|asks|action|next step", re.I), ACTION),
@@ -117,33 +120,20 @@ NOT_NAMES = frozenset(
 )
 
 
+def _under(heading: str) -> str | None:
+    """The section a compaction summary's heading ("Decisions", "Open TODOs"…) names."""
+    match = _HEADING.match(heading)
+    title = match.group(1) if match else heading
+    return next((s for pattern, s in _KEY_HEADINGS if pattern.search(title)), None)
+
+
 def _sentences(text: str) -> Iterator[tuple[str, str | None]]:
-    """(sentence, section named by the Markdown heading above it), code blocks skipped."""
-    in_code = False
-    under: str | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("```"):
-            in_code = not in_code
-            continue
-        if in_code or not line:
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            title = heading.group(1)
-            under = next((s for pattern, s in _KEY_HEADINGS if pattern.search(title)), None)
-            continue
-        line = _LIST_MARK.sub("", line, count=1)
-        for piece in _SENTENCE_BREAK.split(line):
-            sentence = " ".join(piece.split())[: MAX_SENTENCE * 4]
-            if len(sentence.split()) >= 3:
-                yield sentence, under
-
-
-def _clip(sentence: str) -> str:
-    if len(sentence) > MAX_SENTENCE:
-        return sentence[: MAX_SENTENCE - 1].rstrip() + "…"
-    return sentence
+    """(sentence, section named by the heading above it): sentences of three words or more,
+    whitespace collapsed and length bounded."""
+    for piece, under in sentences(text, _under):
+        sentence = " ".join(piece.split())[: MAX_SENTENCE_CHARS * 4]
+        if len(sentence.split()) >= 3:
+            yield sentence, under
 
 
 def due_date(sentence: str, day: date) -> str | None:
@@ -193,15 +183,10 @@ def _section(sentence: str, under: str | None) -> str | None:
     return None
 
 
-def _similar(a: str, b: str) -> bool:
-    wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
-    if not wa or not wb:
-        return a == b
-    return len(wa & wb) / len(wa | wb) > 0.7
-
-
 def _add(bucket: list[Item], item: Item) -> None:
-    if len(bucket) >= MAX_PER_SECTION or any(_similar(item.text, i.text) for i in bucket):
+    if len(bucket) >= MAX_PER_SECTION or any(
+        similar(item.text, i.text, DAILY_SIMILARITY) for i in bucket
+    ):
         return
     bucket.append(item)
 
@@ -215,7 +200,7 @@ def extract_day(passages: Sequence[Passage], day: date) -> list[Item]:
         role = passage.attrs.get("role", "user")
         for sentence, under in _sentences(passage.text):
             section = _section(sentence, under)
-            text = _clip(sentence)
+            text = clip(sentence)
             status = DONE if _DONE.search(sentence[:2000]) else OPEN
             if section == ACTION:
                 _add(

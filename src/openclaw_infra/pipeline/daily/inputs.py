@@ -23,20 +23,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import InfraError
-from openclaw_infra.core.logging import get_logger
+from openclaw_infra.core.layout import VOICE_DIR, output_rel
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 from openclaw_infra.openclaw.entries import Entry
 from openclaw_infra.openclaw.reader import read_conversations
 from openclaw_infra.pipeline import digest_records, records
 from openclaw_infra.pipeline.hours import place
 
-log = get_logger("infra.daily")
+log = structlog.get_logger("infra.daily")
 
 CONSUMER = "daily-sync"
 HOURLY, COMPACTION, VOICE = "hourly", "compaction", "voice"
-VOICE_DIR = "voice"
 
 _TRAILING_LINK = re.compile(r" \[([^\[\]\s]{1,300})\]$")
 _VOICE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(\d{2})(\d{2})\d{2}-[0-9a-f]{4,64}\.md$")
@@ -128,7 +129,7 @@ class InputCollector:
 
     def __init__(self, settings: Settings, conn: sqlite3.Connection, now: datetime) -> None:
         self.settings = settings
-        self.conn = records.open_records(conn)
+        self.conn = conn
         self.tz: ZoneInfo = settings.tz
         self.now = now
         self.cursors = CursorStore(conn, CONSUMER)
@@ -248,14 +249,14 @@ class InputCollector:
             )
 
     def _voice_files(self) -> list[tuple[str, Path]]:
-        folder = self.settings.memory_dir / VOICE_DIR
+        folder = self.settings.voice_dir
         if not folder.is_dir():
             return []
         out = []
         for path in sorted(folder.iterdir()):
             match = _VOICE_NAME.match(path.name)
             if match and path.is_file():
-                rel = f"memory/{VOICE_DIR}/{path.name}"
+                rel = output_rel(VOICE_DIR, path.name)
                 if self._unused(VOICE, rel):
                     out.append((match.group(1), path))
         return out
@@ -264,7 +265,7 @@ class InputCollector:
         for note_day, path in self._voice_files():
             if note_day > day:
                 continue
-            rel = f"memory/{VOICE_DIR}/{path.name}"
+            rel = output_rel(VOICE_DIR, path.name)
             inputs.use(VOICE, rel)
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")

@@ -1,9 +1,9 @@
 """`memory/priorities.md`: the tracked items as Markdown, written only while infra owns it.
 
-infra owns the file as long as it holds bytes infra wrote (the hash recorded in
-`digest_files`, or the one recorded just before a write that a crash interrupted, or that
-of the update it last offered beside the file). If
-someone edited it since, infra leaves it alone: its update goes to
+infra writes the file as long as it holds bytes infra wrote (the hash recorded in
+`owned_files`, or the one claimed just before a write that a crash interrupted, or that of
+the update it last offered beside the file). If someone edited it since, infra leaves it
+alone: its update goes to
 `memory/priorities.md.infra-update` (not `.md`, so OpenClaw's memory search does not index
 a second copy) and `infra health` warns until the edit is resolved, by moving the update
 over the file or by deleting the file, after which the next daily-sync writes it afresh.
@@ -19,17 +19,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openclaw_infra import __version__
+from openclaw_infra.core import outputs
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import transaction
 from openclaw_infra.core.errors import os_error_to_infra
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
-from openclaw_infra.pipeline import digest_records
+from openclaw_infra.core.layout import PRIORITIES_REL
 from openclaw_infra.pipeline.bullets import MAX_CITATIONS, markdown_text
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY
 from openclaw_infra.pipeline.render import GENERATOR, dump_frontmatter
 
-REL_PATH = "memory/priorities.md"
 UPDATE_SUFFIX = ".infra-update"
 DONE_SHOWN_DAYS = 30
 
@@ -112,34 +112,35 @@ class PrioritiesWrite:
 
 
 def update_path(settings: Settings) -> Path:
-    return settings.workspace / (REL_PATH + UPDATE_SUFFIX)
+    return settings.workspace / (PRIORITIES_REL + UPDATE_SUFFIX)
 
 
-def owned(settings: Settings, conn: sqlite3.Connection) -> tuple[bool, str | None]:
-    """(infra may write priorities.md, sha256 of what it holds now or None when absent)."""
-    path = settings.workspace / REL_PATH
+def unedited(settings: Settings, conn: sqlite3.Connection) -> tuple[bool, str | None]:
+    """(priorities.md holds what infra wrote or is absent: infra may write it, sha256 of
+    what it holds now or None when absent)."""
+    path = settings.workspace / PRIORITIES_REL
     try:
         current = sha256_file(path)
     except FileNotFoundError:
         return True, None
     except OSError as exc:
         raise os_error_to_infra(exc, path) from exc
-    state = digest_records.file_state(conn, REL_PATH)
-    return state is not None and state.ours(current), current
+    state = outputs.file_state(conn, PRIORITIES_REL)
+    return state is not None and state.holds(current), current
 
 
 def write_priorities(settings: Settings, conn: sqlite3.Connection, text: str) -> PrioritiesWrite:
     """Write the file (or, when someone edited it, the update beside it). The caller records
-    a non-conflict write with `digest_records.record_file` in its day's transaction."""
+    a non-conflict write with `outputs.record_write` in its day's transaction."""
     sha = sha256_text(text)
-    ours, _ = owned(settings, conn)
+    ours, _ = unedited(settings, conn)
     with transaction(conn):
         # also for the update beside it: a user who moves it over the file gives it back
-        digest_records.set_pending(conn, REL_PATH, sha)
+        outputs.claim(conn, PRIORITIES_REL, outputs.PRIORITIES, sha)
     if not ours:
         write_if_changed(update_path(settings), text)
-        return PrioritiesWrite(REL_PATH + UPDATE_SUFFIX, sha, True)
-    write_if_changed(settings.workspace / REL_PATH, text)
+        return PrioritiesWrite(PRIORITIES_REL + UPDATE_SUFFIX, sha, True)
+    write_if_changed(settings.workspace / PRIORITIES_REL, text)
     with contextlib.suppress(FileNotFoundError):
         update_path(settings).unlink()  # a resolved conflict: the old update is stale
-    return PrioritiesWrite(REL_PATH, sha, False)
+    return PrioritiesWrite(PRIORITIES_REL, sha, False)

@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 from openclaw_infra import __version__
 from openclaw_infra.pipeline.bullets import markdown_text
-from openclaw_infra.pipeline.daily.digest import DayDigest
 from openclaw_infra.pipeline.daily.priorities_file import links_of, tracked_line
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import Item
 from openclaw_infra.pipeline.periods import day_bounds
 from openclaw_infra.pipeline.render import GENERATOR, WEEKDAYS, dump_frontmatter
+from openclaw_infra.pipeline.summarizer import Summary
 
-DAILY_DIR = "daily"
 HEADINGS = {
     "summary": "Summary",
     "decision": "Decisions",
@@ -43,7 +42,7 @@ class DayView:
 
     day: date
     timezone: str
-    digest: DayDigest
+    digest: Summary[Item]
     agents: list[str]
     summary: list[tuple[Item, list[str]]] = field(default_factory=list)
     decisions: list[tuple[Item, list[str]]] = field(default_factory=list)

@@ -22,15 +22,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
+from openclaw_infra.core import outputs
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import transaction
+from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
+from openclaw_infra.core.layout import DAILY_DIR, PRIORITIES_REL, output_rel
 from openclaw_infra.core.ledger import get_watermark, set_watermark
-from openclaw_infra.core.logging import get_logger
 from openclaw_infra.llm.mapreduce import Passage
+from openclaw_infra.memory.embedder import Embedder
 from openclaw_infra.openclaw.cursors import CursorStore
 from openclaw_infra.pipeline import digest_records
-from openclaw_infra.pipeline.daily.digest import DayContext, DayDigest, DayDigester
+from openclaw_infra.pipeline.daily.digest import DayContext
 from openclaw_infra.pipeline.daily.inputs import (
     COMPACTION,
     CONSUMER,
@@ -42,12 +47,11 @@ from openclaw_infra.pipeline.daily.inputs import (
 )
 from openclaw_infra.pipeline.daily.priorities import Matcher, Tracker
 from openclaw_infra.pipeline.daily.priorities_file import (
-    REL_PATH,
     PrioritiesWrite,
     render_priorities,
     write_priorities,
 )
-from openclaw_infra.pipeline.daily.render import DAILY_DIR, DayView, render_daily
+from openclaw_infra.pipeline.daily.render import DayView, render_daily
 from openclaw_infra.pipeline.digest_records import DayRecord, TrackedItem
 from openclaw_infra.pipeline.items import (
     ACTION,
@@ -59,13 +63,15 @@ from openclaw_infra.pipeline.items import (
     SUMMARY,
     Item,
 )
-from openclaw_infra.pipeline.outputs import index_pending, refuse_foreign
+from openclaw_infra.pipeline.outputs import index_pending
 from openclaw_infra.pipeline.periods import DAILY_JOB, owed_days, sync_time
+from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
+from openclaw_infra.pipeline.summarizer import Summarizer, Summary
 
 if TYPE_CHECKING:
     import numpy as np
 
-log = get_logger("infra.daily")
+log = structlog.get_logger("infra.daily")
 
 Links = Callable[[Item], list[str]]
 
@@ -117,70 +123,59 @@ class DailyReport:
         }
 
 
-def _cross_text(item: Item, agents: list[str]) -> str:
-    return f"{LABELS[item.section]}: {item.text} ({', '.join(agents)})"
-
-
-class DailyRun:
+class DailyRun(PeriodRun[date, DailyReport]):
     """One `daily-sync` run over an open infra.sqlite connection."""
+
+    oldest_key = "oldest_owed_day"
 
     def __init__(
         self,
         settings: Settings,
         conn: sqlite3.Connection,
-        digester: DayDigester,
+        summarizer: Summarizer[Item],
         *,
+        embedder: Callable[[], Embedder],
         now: datetime | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.conn = digest_records.open_digest(conn)
-        self.digester = digester
+        self.conn = conn
+        self.summarizer = summarizer
+        self.embedder = embedder  # called only when texts are compared or files indexed
         self.now = now or datetime.now(UTC)
         self.tz = settings.tz
         self.details = details if details is not None else {}
-        self.report = DailyReport(mode=digester.name)
+        self.report = DailyReport(mode=summarizer.name)
         self.matcher = Matcher(self._embed)
+        self.collector = InputCollector(settings, conn, self.now)
+        self.tracker = Tracker(digest_records.load_items(conn), self.matcher)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        # late: loads a model, unless `infra serve` lends its own
-        from openclaw_infra.serve.embedder import shared_embedder
+        return self.embedder().encode(list(texts))
 
-        return shared_embedder(self.settings).encode(list(texts))
-
-    # --- the run ---------------------------------------------------------------------------
-    def run(self) -> DailyReport:
-        collector = InputCollector(self.settings, self.conn, self.now)
+    # --- the run's periods: days -----------------------------------------------------------
+    def owed(self) -> Owed[date]:
         last = get_watermark(self.conn, DAILY_JOB, WATERMARK)
         owed = owed_days(
             date.fromisoformat(last) if last else None,
-            collector.first_input_day(),
+            self.collector.first_input_day(),
             now=self.now,
             tz=self.tz,
             at=sync_time(DAILY_JOB),
         )
-        self.report.owed_left = len(owed)
-        tracker = Tracker(digest_records.load_items(self.conn), self.matcher)
-        for position, day in enumerate(owed):
-            self._progress(owed[position:])
-            self._do_day(day, collector, tracker)
-            self.report.owed_left -= 1
-        self._progress([])
-        self.report.indexed += index_pending(self.settings, self.conn)
-        if collector.errors:
-            raise collector.errors[0]
-        return self.report
+        return Owed(owed)
 
-    def _progress(self, owed: list[date]) -> None:
-        """What health reads from the ledger, kept current even if the run fails next."""
-        self.details.update(
-            {
-                k: v
-                for k, v in self.report.as_dict().items()
-                if k not in ("tokens_in", "tokens_out", "cost_usd")
-            }
-        )
-        self.details["oldest_owed_day"] = owed[0].isoformat() if owed else None
+    def key(self, period: date) -> str:
+        return period.isoformat()
+
+    def do(self, period: date) -> None:
+        self._do_day(period, self.collector, self.tracker)
+
+    def index(self) -> int:
+        return index_pending(self.settings, self.conn, self.embedder)
+
+    def kept_errors(self) -> list[InfraError]:
+        return self.collector.errors
 
     def _do_day(self, day: date, collector: InputCollector, tracker: Tracker) -> None:
         inputs = collector.for_day(day)
@@ -205,13 +200,12 @@ class DailyRun:
             )
             for ref, note in enumerate(inputs.notes, 1)
         ]
-        digest = self.digester.digest(
-            passages, DayContext(day, inputs.agents, tracker.open_items())
-        )
+        context = DayContext(day, inputs.agents, tracker.open_items())
+        digest = self.summarizer.summarize(passages, context.text(), day)
         view = self._view(day, inputs, digest, tracker)
         text, item_lines = render_daily(view)
-        rel = f"memory/{DAILY_DIR}/{key}.md"
-        refuse_foreign(self.settings.workspace / rel, "daily digest")
+        rel = output_rel(DAILY_DIR, f"{key}.md")
+        outputs.refuse_foreign(self.conn, self.settings.workspace, rel, "daily digest")
         write_if_changed(self.settings.workspace / rel, text)
         by_id = {i.id: i for i in tracker.items}
         for item_id, line in item_lines.items():
@@ -247,9 +241,11 @@ class DailyRun:
         cursors = CursorStore(self.conn, CONSUMER)
         with transaction(self.conn):
             if daily is not None:
-                digest_records.record_file(self.conn, *daily)
+                outputs.record_write(self.conn, daily[0], outputs.DAILY, daily[1])
             if priorities is not None and not priorities.conflict:
-                digest_records.record_file(self.conn, REL_PATH, priorities.sha256)
+                outputs.record_write(
+                    self.conn, PRIORITIES_REL, outputs.PRIORITIES, priorities.sha256
+                )
             digest_records.save_items(self.conn, tracker.items)
             for kind, keys in inputs.used.items():
                 digest_records.mark_used(self.conn, kind, sorted(keys), record.day)
@@ -258,7 +254,9 @@ class DailyRun:
             digest_records.record_day(self.conn, record)
             set_watermark(self.conn, DAILY_JOB, WATERMARK, record.day)
 
-    def _count(self, day: str, rel: str, view: DayView, digest: DayDigest, conflict: bool) -> None:
+    def _count(
+        self, day: str, rel: str, view: DayView, digest: Summary[Item], conflict: bool
+    ) -> None:
         report = self.report
         report.days.append(day)
         report.files.append(rel)
@@ -277,7 +275,9 @@ class DailyRun:
             report.priorities = "written"
 
     # --- the day's view --------------------------------------------------------------------
-    def _view(self, day: date, inputs: DayInputs, digest: DayDigest, tracker: Tracker) -> DayView:
+    def _view(
+        self, day: date, inputs: DayInputs, digest: Summary[Item], tracker: Tracker
+    ) -> DayView:
         notes = inputs.notes
 
         def links(item: Item) -> list[str]:
@@ -416,4 +416,22 @@ class DailyRun:
                 )
         return out
 
-    # --- output ----------------------------------------------------------------------------
+
+def daily_sync_job(
+    settings: Settings,
+    summarizer: Summarizer[Item],
+    *,
+    embedder: Callable[[], Embedder],
+    now: datetime | None = None,
+) -> DailyReport:
+    """Run `daily-sync` once, locked and ledgered: exit 75 when the API stays unavailable
+    (that day stays owed) or another run holds the lock."""
+    return run_ledgered(
+        settings,
+        DAILY_JOB,
+        summarizer,
+        lambda conn, details: DailyRun(
+            settings, conn, summarizer, embedder=embedder, now=now, details=details
+        ),
+        lambda report: len(report.files),
+    )

@@ -20,9 +20,9 @@ from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import DECISION, NEXT, OPEN_ITEM, SUMMARY, Item
 from openclaw_infra.pipeline.periods import IsoWeek
 from openclaw_infra.pipeline.render import GENERATOR, dump_frontmatter
-from openclaw_infra.pipeline.weekly.passes import WeekDraft
+from openclaw_infra.pipeline.summarizer import Summary
+from openclaw_infra.pipeline.weekly.passes import critique_counts
 
-WEEKLY_DIR = "weekly"
 SECTIONS = (
     (SUMMARY, "Summary"),
     (DECISION, "Decisions"),
@@ -36,7 +36,7 @@ EXTRACTIVE_WEEKLY_NOTE = "_Extractive synthesis: lines quoted from the week's da
 class WeekView:
     week: IsoWeek
     timezone: str
-    draft: WeekDraft
+    draft: Summary[Item]
     kept: list[tuple[Item, list[str]]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
     open_items: list[tuple[TrackedItem, list[str]]] = field(default_factory=list)
@@ -65,7 +65,7 @@ def frontmatter(view: WeekView) -> dict[str, Any]:
         "tokens": {"input": tokens_in, "output": tokens_out},
         "cost_usd": round(sum(p.cost_usd for p in draft.passes), 6),
         "llm_calls": sum(p.calls for p in draft.passes),
-        "critique": draft.critique_counts() if draft.summarizer == "anthropic" else None,
+        "critique": critique_counts(draft.critique) if draft.summarizer == "anthropic" else None,
         "grounding": {
             "checked": len(view.kept) + view.dropped_total,
             "kept": len(view.kept),

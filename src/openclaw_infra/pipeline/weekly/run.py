@@ -18,23 +18,27 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
+from openclaw_infra.core import outputs
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import transaction
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
+from openclaw_infra.core.layout import WEEKLY_DIR, output_rel
 from openclaw_infra.core.ledger import get_watermark, set_watermark
-from openclaw_infra.core.logging import get_logger
 from openclaw_infra.llm.mapreduce import Passage
+from openclaw_infra.memory.embedder import Embedder
 from openclaw_infra.pipeline import digest_records
 from openclaw_infra.pipeline.daily.inputs import split_links
 from openclaw_infra.pipeline.daily.render import HEADINGS
 from openclaw_infra.pipeline.digest_records import TrackedItem, WeekRecord
-from openclaw_infra.pipeline.items import OPEN
-from openclaw_infra.pipeline.outputs import index_pending, refuse_foreign
+from openclaw_infra.pipeline.items import OPEN, Item
+from openclaw_infra.pipeline.outputs import index_pending
 from openclaw_infra.pipeline.periods import (
     DAILY_JOB,
     WEEKLY_JOB,
@@ -42,14 +46,15 @@ from openclaw_infra.pipeline.periods import (
     owed_weeks,
     sync_time,
 )
+from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
+from openclaw_infra.pipeline.summarizer import Summarizer
 from openclaw_infra.pipeline.weekly.grounding import Grounder
-from openclaw_infra.pipeline.weekly.passes import WeekWriter
-from openclaw_infra.pipeline.weekly.render import WEEKLY_DIR, WeekView, render_weekly
+from openclaw_infra.pipeline.weekly.render import WeekView, render_weekly
 
 if TYPE_CHECKING:
     import numpy as np
 
-log = get_logger("infra.weekly")
+log = structlog.get_logger("infra.weekly")
 
 WATERMARK = "week"
 SECTION_OF = {heading: key for key, heading in HEADINGS.items()}
@@ -100,6 +105,7 @@ class WeeklyReport:
     files: list[str] = field(default_factory=list)
     empty_weeks: int = 0
     waiting: list[str] = field(default_factory=list)  # ready, but their dailies are not done
+    owed_left: int = 0
     kept: int = 0
     dropped: int = 0
     calls: int = 0
@@ -115,6 +121,7 @@ class WeeklyReport:
             "files": self.files,
             "empty_weeks": self.empty_weeks,
             "waiting_for_daily": self.waiting,
+            "owed_weeks": self.owed_left,
             "kept_claims": self.kept,
             "dropped_claims": self.dropped,
             "llm_calls": self.calls,
@@ -125,33 +132,35 @@ class WeeklyReport:
         }
 
 
-class WeeklyRun:
+class WeeklyRun(PeriodRun[IsoWeek, WeeklyReport]):
     """One `weekly-synthesis` run over an open infra.sqlite connection."""
+
+    oldest_key = "oldest_owed_week"
 
     def __init__(
         self,
         settings: Settings,
         conn: sqlite3.Connection,
-        writer: WeekWriter,
+        summarizer: Summarizer[Item],
         *,
+        embedder: Callable[[], Embedder],
         now: datetime | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.conn = digest_records.open_digest(conn)
-        self.writer = writer
+        self.conn = conn
+        self.summarizer = summarizer
+        self.embedder = embedder  # called only when texts are compared or files indexed
         self.now = now or datetime.now(UTC)
         self.tz = settings.tz
         self.details = details if details is not None else {}
-        self.report = WeeklyReport(mode=writer.name)
+        self.report = WeeklyReport(mode=summarizer.name)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        # late: loads a model, unless `infra serve` lends its own
-        from openclaw_infra.serve.embedder import shared_embedder
+        return self.embedder().encode(list(texts))
 
-        return shared_embedder(self.settings).encode(list(texts))
-
-    def run(self) -> WeeklyReport:
+    # --- the run's periods: ISO weeks ------------------------------------------------------
+    def owed(self) -> Owed[IsoWeek]:
         last = get_watermark(self.conn, WEEKLY_JOB, WATERMARK)
         daily_last = get_watermark(self.conn, DAILY_JOB, "day")
         first_day = digest_records.first_day(self.conn)
@@ -164,21 +173,16 @@ class WeeklyRun:
             at=sync_time(WEEKLY_JOB),
         )
         self.report.waiting = [w.key() for w in owed.waiting]
-        self._progress()
-        for week in owed.due:
-            self._do_week(week)
-            self._progress()
-        self.report.indexed += index_pending(self.settings, self.conn)
-        return self.report
+        return Owed(owed.due)
 
-    def _progress(self) -> None:
-        self.details.update(
-            {
-                k: v
-                for k, v in self.report.as_dict().items()
-                if k not in ("tokens_in", "tokens_out", "cost_usd")
-            }
-        )
+    def key(self, period: IsoWeek) -> str:
+        return period.key()
+
+    def do(self, period: IsoWeek) -> None:
+        self._do_week(period)
+
+    def index(self) -> int:
+        return index_pending(self.settings, self.conn, self.embedder)
 
     def _do_week(self, week: IsoWeek) -> None:
         days = digest_records.written_days(
@@ -209,7 +213,7 @@ class WeeklyRun:
             for ref, line in enumerate(inputs, 1)
         ]
         context = f"ISO week {week.key()}, {week.monday.isoformat()} to {week.sunday.isoformat()}"
-        draft = self.writer.write(passages, context)
+        draft = self.summarizer.summarize(passages, context, week.monday)
         view = WeekView(week, self.tz.key, draft, sources=sources)
         grounder = Grounder(self.settings.workspace, self._embed)
         for item in draft.items:
@@ -222,9 +226,9 @@ class WeeklyRun:
                 log.info("weekly.claim_dropped", week=week.key(), reason=verdict.reason)
         view.open_items = self._open_items(week, lines)
         text = render_weekly(view)
-        rel = f"memory/{WEEKLY_DIR}/{week.key()}.md"
+        rel = output_rel(WEEKLY_DIR, f"{week.key()}.md")
         path = self.settings.workspace / rel
-        refuse_foreign(path, "weekly synthesis")
+        outputs.refuse_foreign(self.conn, self.settings.workspace, rel, "weekly synthesis")
         write_if_changed(path, text)
         sha = sha256_text(text)
         record = WeekRecord(
@@ -238,12 +242,9 @@ class WeeklyRun:
             len(view.kept),
             view.dropped_total,
         )
-        for usage in draft.passes:
-            record.cost.add(
-                digest_records.Cost(usage.tokens_in, usage.tokens_out, usage.cost_usd, usage.calls)
-            )
+        record.cost.add(draft.cost)
         with transaction(self.conn):
-            digest_records.record_file(self.conn, rel, sha)
+            outputs.record_write(self.conn, rel, outputs.WEEKLY, sha)
             digest_records.record_week(self.conn, record)
             set_watermark(self.conn, WEEKLY_JOB, WATERMARK, week.key())
         self._count(week, rel, record)
@@ -277,3 +278,22 @@ class WeeklyRun:
         report.tokens_in += record.cost.tokens_in
         report.tokens_out += record.cost.tokens_out
         report.cost_usd += record.cost.cost_usd
+
+
+def weekly_synthesis_job(
+    settings: Settings,
+    summarizer: Summarizer[Item],
+    *,
+    embedder: Callable[[], Embedder],
+    now: datetime | None = None,
+) -> WeeklyReport:
+    """Run `weekly-synthesis` once, locked and ledgered (exit codes as for daily-sync)."""
+    return run_ledgered(
+        settings,
+        WEEKLY_JOB,
+        summarizer,
+        lambda conn, details: WeeklyRun(
+            settings, conn, summarizer, embedder=embedder, now=now, details=details
+        ),
+        lambda report: len(report.files),
+    )

@@ -104,3 +104,13 @@ def _build(kind: str, model: str) -> Backend:
     from openclaw_infra.voice.backends.openai import OpenAIWhisperBackend
 
     return OpenAIWhisperBackend(model)
+
+
+def release_backends() -> None:
+    """Drop the loaded models, so their memory is freed before a next step of the same run
+    (indexing the notes) loads the embedder: the run's peak is the larger model, not both."""
+    with _cache_lock:
+        _cache.clear()
+    import gc
+
+    gc.collect()
