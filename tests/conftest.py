@@ -10,10 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
+
+# Hypothesis profiles: `ci` (the default) keeps Hypothesis's example count and drops the
+# per-example deadline, which a loaded CI machine trips at random; `long` is the benchmark
+# run (benchmarks/fuzz.py). The fuzz suite sizes its properties as shares of the profile.
+hypothesis_settings.register_profile("ci", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass

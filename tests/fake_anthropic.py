@@ -3,7 +3,8 @@
 Tests and benchmarks point the real `anthropic` client at it with `base_url`, so requests go
 through the SDK's own serialisation, headers, timeouts and error classes. It can be scripted
 to fail: 429 with retry-after, 500, 529 overloaded, a response slower than the client's
-timeout, a 200 with a malformed JSON body, and `stop_reason: max_tokens`. It counts calls
+timeout, a 200 with a malformed JSON body, `stop_reason: max_tokens`, and an error whose
+message echoes the key it was sent (`echo_key`, as a careless proxy does). It counts calls
 and tokens, and keeps every request body for assertions.
 
 Its answers are deterministic and built from the prompt: for a `<transcript>` it writes one
@@ -39,9 +40,10 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 class Fault:
     """One scripted misbehaviour for the next request."""
 
-    kind: str  # "429", "500", "529", "slow", "malformed", "max_tokens"
+    kind: str  # "429", "500", "529", "slow", "malformed", "max_tokens", "echo_key"
     retry_after: float | None = None  # 429: the retry-after header (seconds)
     delay_s: float = 2.0  # slow: how long to sit on the request
+    status: int = 401  # echo_key: the error's HTTP status
 
 
 @dataclass
@@ -252,6 +254,14 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 self._error(529, "overloaded_error", "Overloaded")
             elif fault.kind == "malformed":
                 self._send(200, b'{"id": "msg_01", "type": "message", "content": [{"ty')
+            elif fault.kind == "echo_key":
+                bearer = self.headers.get("authorization", "")
+                key = self.headers.get("x-api-key") or bearer.removeprefix("Bearer ")
+                message = (
+                    f"key {key} refused; request headers: x-api-key: "
+                    f"{self.headers.get('x-api-key', '')}, authorization: {bearer}"
+                )
+                self._error(fault.status, "authentication_error", message)
             elif fault.kind == "slow":
                 time.sleep(fault.delay_s)
                 return False

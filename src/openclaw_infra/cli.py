@@ -7,6 +7,7 @@ Command modules are thin and import nothing heavy at module level, so `infra --h
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -99,9 +100,30 @@ _register()
 
 
 def _fail(code: int, message: str) -> None:
-    sys.stderr.write(f"infra: error: {message}\n")
+    from openclaw_infra.core.logging import redact_text  # an error may quote what it was sent
+
+    sys.stderr.write(f"infra: error: {redact_text(message)}\n")
     sys.stderr.flush()
     raise SystemExit(code)
+
+
+def _sqlite_failure(exc: Exception) -> InfraError | None:
+    """A corrupt store (65) or a full disk (73) that escaped a query, as its documented
+    error; infra.sqlite is named only when it is the database that fails its check."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from openclaw_infra.core import db
+    from openclaw_infra.core.config import load_settings
+
+    try:
+        path: Path | None = load_settings().db_path
+    except InfraError:
+        path = None
+    if path is not None and db.is_corrupt(exc) and db.probe(path, thorough=True) is None:
+        path = None  # some other database (OpenClaw's) is the damaged one
+    return db.sqlite_error(exc, path)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -119,6 +141,9 @@ def main(argv: list[str] | None = None) -> Any:
     except BrokenPipeError:
         raise SystemExit(0) from None
     except Exception as exc:
+        known = _sqlite_failure(exc)
+        if known is not None:
+            _fail(known.exit_code, str(known))
         import structlog
 
         from openclaw_infra.core.logging import configure_logging, is_configured

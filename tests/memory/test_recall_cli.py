@@ -26,6 +26,7 @@ RESULT_KEYS = {
     "session_id",
     "agent",
     "citation",
+    "untrusted",
 }
 
 
@@ -70,18 +71,21 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> OpenClawHome:
 
 
 def test_recall_json_contract(indexed) -> None:  # type: ignore[no-untyped-def]
-    """--json prints one object: query, took_ms, index freshness, results with citations."""
+    """--json prints one object: query, took_ms, index freshness, a note that the results are
+    untrusted, results with citations, each marked `"untrusted": true`."""
     done = indexed.run(
         "recall", "where does Lena live", "--json", "--limit", "2", extra_env=TEST_ENV
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert set(answer) == {"query", "took_ms", "index", "results"}
+    assert set(answer) == {"query", "took_ms", "index", "note", "results"}
+    assert answer["note"].startswith("Untrusted")
     assert set(answer["index"]) == {"chunks", "model", "stale", "lag_s"}
     assert answer["index"]["stale"] is False
     assert 1 <= len(answer["results"]) <= 2
     for hit in answer["results"]:
         assert set(hit) == RESULT_KEYS
+        assert hit["untrusted"] is True
     assert any("Porto" in hit["text"] for hit in answer["results"])
 
 

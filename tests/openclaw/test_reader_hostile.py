@@ -4,6 +4,7 @@ is one malformed line, skipped and counted; every good line around it is still r
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 
 from openclaw_infra.core import jsonsafe
 from openclaw_infra.openclaw.checks import probe_store
+from openclaw_infra.openclaw.paths import load_sessions_json
 from openclaw_infra.openclaw.reader import discover_sources, read_all
+from openclaw_infra.openclaw.timezone import detect_timezone, host_timezone
 
 from conftest import OpenClawHome
 from openclaw_fixtures import (
@@ -107,3 +110,69 @@ def test_reading_a_wal_store_creates_nothing_beside_it(oc_home: OpenClawHome) ->
     assert [e.text for e in read_all(oc_home.settings(), source).entries] == ["first"]
     assert probe_store(db)[0] == 1
     assert sorted(p.name for p in db.parent.iterdir()) == before
+
+
+def test_a_session_id_that_is_not_utf8_is_read_too(oc_home: OpenClawHome) -> None:
+    """An id that is not UTF-8 fails no query: it is shown escaped, its events are read by
+    its stored bytes, and the store's other sessions are read as before."""
+    db = write_sqlite_sessions(
+        oc_home.state, "main", {"s1": [("user", "first")]}, schema=SCHEMA_OLD
+    )
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO transcript_events VALUES (CAST(x'73ff' AS TEXT), 1, ?, 0)", (_event("bad"),)
+    )
+    conn.commit()
+    conn.close()
+    sources = discover_sources(oc_home.settings())
+    assert [s.key for s in sources] == ["sqlite:main:s1", "sqlite:main:s\\xff"]
+    texts = [[e.text for e in read_all(oc_home.settings(), s).entries] for s in sources]
+    assert texts == [["first"], ["bad"]]
+
+
+@pytest.mark.timeout(30)
+def test_sessions_json_nested_or_a_fifo_is_ignored(oc_home: OpenClawHome) -> None:
+    """`sessions.json` only names sessions: nested past the bound, or a FIFO that would block
+    a plain read, it is treated as absent and the transcripts are still found."""
+    path = write_jsonl_session(oc_home.state, "main", "s1", [("user", "still here")])
+    index = path.parent / "sessions.json"
+    index.write_bytes(b'{"k": ' + b"[" * DEEP + b"]" * DEEP + b"}")
+    assert load_sessions_json(oc_home.settings(), "main") == {}
+    index.unlink()
+    os.mkfifo(index)
+    assert load_sessions_json(oc_home.settings(), "main") == {}
+    (source,) = discover_sources(oc_home.settings())
+    assert [e.text for e in read_all(oc_home.settings(), source).entries] == ["still here"]
+
+
+@pytest.mark.timeout(30)
+def test_openclaw_json_that_is_a_fifo_does_not_hang_the_timezone(tmp_path: Path) -> None:
+    """openclaw.json is read at every start: a FIFO there falls back to the host's zone."""
+    os.mkfifo(tmp_path / "openclaw.json")
+    assert detect_timezone(tmp_path) == host_timezone()
+    (tmp_path / "openclaw.json").unlink()
+    (tmp_path / "openclaw.json").write_text(
+        '{"agents": {"defaults": {"userTimezone": "Europe/Lisbon"}}, "x": '
+        + "[" * DEEP
+        + "]" * DEEP
+        + "}"
+    )
+    assert detect_timezone(tmp_path) in {"Europe/Lisbon", host_timezone()}
+
+
+def test_long_ids_sharing_a_prefix_stay_two_entries(oc_home: OpenClawHome) -> None:
+    """Ids are bounded for the files infra writes, but never by cutting them into one."""
+    path = write_jsonl_session(oc_home.state, "main", "s1", [])
+    with path.open("ab") as fh:
+        for n in (1, 2):
+            line = {
+                "type": "message",
+                "id": "/" * 220 + f"-{n}",
+                "message": {"role": "user", "content": f"turn {n}"},
+            }
+            fh.write(json.dumps(line).encode() + b"\n")
+    (source,) = discover_sources(oc_home.settings())
+    entries = read_all(oc_home.settings(), source).entries
+    assert [e.text for e in entries] == ["turn 1", "turn 2"]
+    ids = {e.entry_id for e in entries}
+    assert len(ids) == 2 and all(len(i) <= 200 for i in ids)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
+from typing import Any
 
 from openclaw_infra.core import ledger
+from openclaw_infra.core.clocks import RunClocks, asleep_between
 from openclaw_infra.core.db import connect
 from openclaw_infra.ops import health
 
@@ -75,28 +78,86 @@ def test_a_broken_check_is_unknown_not_a_crash(oc_home: OpenClawHome) -> None:
     assert report.first_line().startswith("INFRA UNKNOWN - broken: check failed")
 
 
-def test_asleep_versus_failed(oc_home: OpenClawHome) -> None:
-    """A silent stretch with no job activity counts as missed while asleep; recorded
-    failures count as failed; the two are told apart in the summary."""
+def _ledger_with_a_silence(
+    oc_home: OpenClawHome, slept: float, boot_ids: tuple[str | None, str | None] = ("b1", "b1")
+) -> tuple[Any, Any, float]:
+    """Health runs: ok 10 h ago, then nothing for 8 h, then four failures 30 min apart.
+    Each start records synthetic clocks: `slept` seconds of the silence were spent asleep
+    (the awake clock stood still), on the boots named by `boot_ids` (before, after)."""
     settings = oc_home.settings()
     conn = connect(settings.db_path)
     now = time.time()
     conn.execute("UPDATE schema_migrations SET applied_at=?", (now - 3 * 86400,))
     conn.execute("DELETE FROM runs")
+    since_boot = awake = 5000.0
 
-    def add(status: str, ago: float) -> None:
-        run = ledger.RunRecord(job="health", started_at=now - ago)
+    def add(status: str, ago: float, boot: str | None) -> None:
+        clocks = RunClocks(since_boot, awake, boot)
+        run = ledger.RunRecord(job="health", started_at=now - ago, clocks=clocks)
         ledger.record_start(conn, run)
         conn.execute(
             "UPDATE runs SET status=?, ended_at=? WHERE run_id=?",
             (status, now - ago + 1, run.run_id),
         )
 
-    add("ok", 10 * 3600)  # then the Mac slept 8 hours: nothing ran
+    add("ok", 10 * 3600, boot_ids[0])
+    previous = 10 * 3600
     for ago in (7200, 5400, 3600, 1800):
-        add("failed", ago)
-    assert health.asleep_seconds(conn, now - 10 * 3600, now, 1800) >= 7 * 3600
+        gap = previous - ago
+        since_boot += gap
+        awake += gap - (slept if ago == 7200 else 0.0)
+        previous = ago
+        add("failed", ago, boot_ids[1])
+    return settings, conn, now
+
+
+def test_asleep_versus_failed(oc_home: OpenClawHome) -> None:
+    """A silent stretch the clocks show was slept counts as missed while asleep; recorded
+    failures count as failed; the two are told apart in the summary."""
+    settings, conn, now = _ledger_with_a_silence(oc_home, slept=8 * 3600 - 60)
+    assert health.asleep_seconds(conn, now - 10 * 3600, now) >= 7 * 3600
     check = {c.name: c for c in health.run_checks(settings).checks}["job:health"]
     assert check.state == health.CRITICAL
     assert "missed while asleep" in check.summary and "4 failed in 7d" in check.summary
     assert check.perf["job_health_missed_asleep"] >= 14
+
+
+def test_a_silence_without_sleep_is_not_run(oc_home: OpenClawHome) -> None:
+    """The same silence on a machine that never slept (both clocks advanced alike) is runs
+    that were not run, not runs missed while asleep (issue 22)."""
+    settings, conn, now = _ledger_with_a_silence(oc_home, slept=0.0)
+    assert health.asleep_seconds(conn, now - 10 * 3600, now) == 0.0
+    check = {c.name: c for c in health.run_checks(settings).checks}["job:health"]
+    assert check.perf["job_health_missed_asleep"] == 0
+    assert check.perf["job_health_not_run"] >= 14
+    assert "0 run(s) missed while asleep" in check.summary and " not run" in check.summary
+
+
+def test_rows_without_clocks_count_no_sleep(oc_home: OpenClawHome) -> None:
+    """Runs recorded before the clocks existed (NULL columns) count no sleep."""
+    _, conn, now = _ledger_with_a_silence(oc_home, slept=8 * 3600 - 60)
+    conn.execute("UPDATE runs SET since_boot_s=NULL, awake_s=NULL, boot_id=NULL")
+    assert health.asleep_seconds(conn, now - 10 * 3600, now) == 0.0
+
+
+def test_a_reboot_counts_the_time_off() -> None:
+    """Across a reboot the clocks restart: the time before the new boot counts as off, plus
+    what the new boot slept before its first run; without boot ids the moved boot time
+    tells the boots apart."""
+    before = RunClocks(since_boot=50_000.0, awake=40_000.0, boot_id="b1")
+    after = RunClocks(since_boot=600.0, awake=500.0, boot_id="b2")
+    assert asleep_between(0.0, before, 3600.0, after) == 3000.0 + 100.0
+    anonymous = (RunClocks(50_000.0, 40_000.0), RunClocks(60_000.0, 49_000.0))
+    assert asleep_between(0.0, anonymous[0], 10_000.0, anonymous[1]) == 1000.0  # same boot
+    moved = RunClocks(60_000.0, 59_000.0)  # 100,000 s later, booted 90,000 s later
+    assert asleep_between(0.0, anonymous[0], 100_000.0, moved) == 40_000.0 + 1000.0
+    assert asleep_between(0.0, before, 100.0, RunClocks()) == 0.0
+
+
+def test_a_run_records_its_clocks(oc_home: OpenClawHome) -> None:
+    """A real run start stores both clocks (on Linux and macOS) beside its wall time."""
+    conn = connect(oc_home.settings().db_path)
+    ledger.record_start(conn, ledger.RunRecord(job="health"))
+    row = conn.execute("SELECT since_boot_s, awake_s FROM runs").fetchone()
+    if sys.platform in ("darwin", "linux"):
+        assert row[0] is not None and row[1] is not None and row[0] >= row[1] > 0

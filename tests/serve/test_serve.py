@@ -417,3 +417,37 @@ def test_writers_embed_through_the_service(home: OpenClawHome) -> None:
     finally:
         for k in TEST_ENV:
             os.environ.pop(k, None)
+
+
+def test_out_of_range_options_are_refused_over_the_socket(home: OpenClawHome) -> None:
+    """`recall` options the CLI refuses (a limit past 200, NaN or infinite scores, dates out
+    of range, a non-text agent, a zero max_chars) and a request nested past the JSON depth
+    limit each get an exit-2 error reply; the service keeps answering (issue 22)."""
+    proc = _start(home)
+    settings = home.settings(embedding_model="test-hash-embedder", recall_service_timeout_s=30)
+    try:
+        bad = [
+            '{"limit": 1000000000}',
+            '{"limit": 3, "min_score": NaN}',
+            '{"limit": 3, "min_score": -Infinity}',
+            '{"limit": 3, "min_score": true}',
+            '{"limit": 3, "max_chars": 0}',
+            '{"limit": 3, "since": "0001-01-01T00:00:00+14:00"}',
+            '{"limit": 3, "until": "9999-12-31T23:59:59-14:00"}',
+            '{"limit": 3, "agent": ["main"]}',
+        ]
+        for options in bad:
+            request = f'{{"v":1,"op":"recall","queries":["Lena"],"options":{options}}}\n'
+            reply = _raw(_sock(home), request.encode())
+            assert reply["ok"] is False and reply["exit_code"] == 2, (options, reply)
+        argv = b'{"v":1,"op":"recall_argv","argv":["Lena","--min-score","nan"]}\n'
+        assert _raw(_sock(home), argv)["exit_code"] == 2
+        deep = b'{"v":1,"op":"recall","queries":["x"],"options":' + b"[" * 5000 + b"]" * 5000
+        reply = _raw(_sock(home), deep + b"}\n")
+        assert reply["exit_code"] == 2 and "malformed" in reply["error"]
+        answers = service_client.recall(settings, RecallQuery("", 3), ["Lena"])
+        assert isinstance(answers, list) and answers[0]["results"]
+    finally:
+        assert _stop(proc) == 0
+    cli = home.run("recall", "Lena", "--min-score", "nan", "--no-service", extra_env=TEST_ENV)
+    assert cli.returncode == 2 and "--min-score" in cli.stderr

@@ -133,7 +133,8 @@ def restore(
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a snapshot into a fresh directory, or over the live data with --in-place --yes.
-    Stop OpenClaw's gateway and infra's cron before an in-place restore."""
+    Stop OpenClaw's gateway and infra's cron before an in-place restore. A corrupt
+    infra.sqlite is moved aside (kept) and replaced by the snapshot's."""
     from openclaw_infra.core.errors import UsageError
     from openclaw_infra.ops.backup import catalog
     from openclaw_infra.ops.backup.restore import restore_in_place, restore_to_target
@@ -151,6 +152,8 @@ def restore(
     if as_json:
         _echo_json(result.as_json())
         return
+    if result.set_aside:
+        typer.echo(f"moved the corrupt store aside, kept: {result.set_aside}")
     where = str(result.target) if result.target else "the live data"
     typer.echo(f"restored {snapshot.id}: {result.files} files, {_mib(result.bytes)} into {where}")
     if result.pre_restore:

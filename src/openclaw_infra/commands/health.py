@@ -33,7 +33,7 @@ def health(
 ) -> None:
     """Check settings, permissions, disk and job freshness; exit 0 OK, 1 WARNING, 2 CRITICAL,
     3 UNKNOWN. The first line is Nagios-style with perfdata."""
-    from openclaw_infra.core.errors import ConfigError
+    from openclaw_infra.core.errors import CantCreateError, ConfigError, DataError
     from openclaw_infra.ops import health as core
 
     notification = None
@@ -48,7 +48,14 @@ def health(
         if quiet or notify:
             from openclaw_infra.ops.health_record import record_verdict
 
-            notification = record_verdict(obj, report, notify=notify)
+            try:
+                notification = record_verdict(obj, report, notify=notify)
+            except (DataError, CantCreateError) as exc:  # corrupt store, full disk
+                from openclaw_infra.core.logging import redact_text
+
+                typer.echo(
+                    f"infra: verdict not recorded, no alert sent: {redact_text(str(exc))}", err=True
+                )
     if quiet:
         raise typer.Exit(report.state)
     if as_json:

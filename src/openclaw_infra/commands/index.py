@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+# What a rebuild after a corrupt store cannot derive from the transcripts and memory files.
+NOT_REBUILT = (
+    "the run ledger and job watermarks, summarize's and the digests' records, tracked "
+    "priorities, voice records and the owned-file table start fresh; infra's summaries are "
+    "still recognised as its own by their `generated_by` frontmatter, while "
+    "memory/priorities.md and voice notes, which carry no marker, are now treated as yours"
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command("index")(index)
@@ -20,7 +28,8 @@ def index(
             "--rebuild",
             help="Re-chunk and re-embed everything into a new index generation and switch to "
             "it when complete (after changing the embedding model); the old index keeps "
-            "answering until then.",
+            "answering until then. A corrupt infra.sqlite is moved aside (kept) first and "
+            "the memory store is rebuilt from the transcripts and memory files.",
         ),
     ] = False,
     as_json: Annotated[
@@ -33,12 +42,18 @@ def index(
     deleted ones drop theirs. A second run while one is going exits 75 (work stays owed).
     """
     from openclaw_infra.commands.context import settings_of
+    from openclaw_infra.core import db
     from openclaw_infra.core.jobs import run_job
     from openclaw_infra.memory.indexer import index_all
     from openclaw_infra.pipeline.outputs import index_pending
     from openclaw_infra.services import writer_embedder
 
     settings = settings_of(ctx)
+    set_aside = None
+    if rebuild and db.probe(settings.db_path, thorough=True) is not None:
+        set_aside = db.set_aside(
+            settings.db_path, settings.locks_dir, derived=[settings.faiss_path]
+        )
     with run_job(settings, "index") as job:
         embedder = writer_embedder(settings)
         stats = index_all(settings, embedder=embedder, rebuild=rebuild, progress=not as_json)
@@ -51,7 +66,12 @@ def index(
             "embedded": stats.embedded,
             "removed": stats.chunks_removed,
             "rebuilt": stats.rebuilt,
+            "refused": stats.refused,
+            "first_refused": stats.first_refused,
         }
+        if set_aside is not None:
+            job.run.details["corrupt_store_set_aside"] = str(set_aside)
+            stats.extra.update(corrupt_store_set_aside=str(set_aside), not_rebuilt=NOT_REBUILT)
     if as_json:
         typer.echo(json.dumps(stats.as_dict(), sort_keys=True))
         return
@@ -62,3 +82,6 @@ def index(
         f"chunks ({stats.embedded} embedded, {stats.reused} from cache); {stats.chunks_total} "
         f"chunks in the index ({stats.model}) in {stats.took_s:.1f}s"
     )
+    if set_aside is not None:
+        typer.echo(f"moved the corrupt store aside, kept: {set_aside}")
+        typer.echo(f"not derivable: {NOT_REBUILT}")

@@ -23,17 +23,41 @@ def register(app: typer.Typer) -> None:
     app.command("recall")(recall)
 
 
+# A batch is read only up to these bounds (the service takes a request of at most 1 MiB):
+# more is refused rather than cut short, so no query is silently dropped.
+MAX_BATCH_BYTES = 1 << 20
+MAX_BATCH_QUERIES = 10_000
+
+
 def _queries(batch: str) -> list[str]:
-    from openclaw_infra.core.errors import NoInputError
+    """The batch's lines. A FILE that is not a regular file (a FIFO, a device) exits 66
+    without blocking on it; more than MAX_BATCH_BYTES or MAX_BATCH_QUERIES exits 65."""
+    from openclaw_infra.core.errors import DataError, NoInputError
+    from openclaw_infra.core.watched import RefusedFile, open_watched
 
     if batch == "-":
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read(MAX_BATCH_BYTES + 1)
     else:
         try:
-            text = Path(batch).read_text(encoding="utf-8", errors="replace")
+            with open_watched(Path(batch), None) as fh:
+                data = fh.read(MAX_BATCH_BYTES + 1)
+        except RefusedFile as exc:
+            raise NoInputError(
+                f"{batch}: not a batch file ({exc.reason}); give a regular file or - for stdin"
+            ) from None
         except OSError as exc:
             raise NoInputError(f"{batch}: cannot read the batch file ({exc.strerror})") from None
-    return text.splitlines()
+    if len(data) > MAX_BATCH_BYTES:
+        raise DataError(
+            f"{batch}: a batch holds at most {MAX_BATCH_BYTES:,} bytes; split it into smaller ones"
+        )
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if len(lines) > MAX_BATCH_QUERIES:
+        raise DataError(
+            f"{batch}: a batch holds at most {MAX_BATCH_QUERIES:,} queries, this one "
+            f"{len(lines):,}; split it into smaller ones"
+        )
+    return lines
 
 
 def recall(ctx: typer.Context, **params: Any) -> None:
@@ -42,7 +66,8 @@ def recall(ctx: typer.Context, **params: Any) -> None:
     Hybrid BM25 + vector search over every indexed transcript, MEMORY.md, memory/**/*.md,
     infra's summaries and voice transcripts. Plain output is a Markdown block ready for a
     prompt; --json gives text, score, kind, path, line range, time and citation per result.
-    No match is not an error (exit 0).
+    No match is not an error (exit 0). A --batch FILE that is not a regular file exits 66;
+    a batch over 1 MiB or 10,000 queries exits 65.
     """
     from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core.errors import UsageError

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     index_agents: str = Field(
         default="", description="Comma-separated agent ids to index (empty = all)."
     )
+    index_max_file_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="A Markdown memory file larger than this is skipped by the index and "
+        "named by infra health (transcripts have per-line limits instead).",
+    )
 
     # --- LLM ---------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(

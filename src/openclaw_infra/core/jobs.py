@@ -16,9 +16,10 @@ import structlog
 
 from openclaw_infra.core import ledger
 from openclaw_infra.core.config import Settings
-from openclaw_infra.core.db import connect
+from openclaw_infra.core.db import connect, sqlite_error
 from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.locking import job_lock
+from openclaw_infra.core.logging import redact_text, redact_value
 
 log = structlog.get_logger("infra.job")
 
@@ -135,7 +136,8 @@ class JobContext:
 
 @contextlib.contextmanager
 def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
-    """Lock, ledger record, log context and the canonical end line for one run of `name`."""
+    """Lock, ledger record, log context and the canonical end line for one run of `name`;
+    what the record and the line say is redacted (`core.logging.redact_text`)."""
     spec = job(name)
     run = ledger.RunRecord(job=name)
     structlog.contextvars.bind_contextvars(job=name, run_id=run.run_id)
@@ -150,10 +152,19 @@ def run_job(settings: Settings, name: str) -> Iterator[JobContext]:
             except InfraError as exc:
                 status, code, error = "failed", exc.exit_code, str(exc)
                 raise
+            except sqlite3.Error as exc:
+                # the exit code the outer handler will give it (73 full, 65 corrupt), else 1
+                mapped = sqlite_error(exc, settings.db_path)
+                code = mapped.exit_code if mapped is not None else 1
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                raise
             except BaseException as exc:
                 status, code, error = "failed", 1, f"{type(exc).__name__}: {exc}"
                 raise
             finally:
+                # the ledger is backed up: an error that quotes a key must not keep it
+                error = None if error is None else redact_text(error)
+                run.details = redact_value(run.details)
                 duration = ledger.record_end(conn, run, status=status, exit_code=code, error=error)
                 log.info(
                     "job.end",

@@ -1,7 +1,8 @@
 """The run ledger and per-job watermarks, in infra.sqlite.
 
 The ledger is what `infra health` reads: each run's job, id, times, status, exit code,
-items, tokens, cost and error. Watermarks say what a job has done so far. Their tables are
+items, tokens, cost and error, and the clocks at its start (`core.clocks`: how long the
+machine slept between runs). Watermarks say what a job has done so far. Their tables are
 migrations in `core/schema.py`.
 """
 
@@ -16,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw_infra.core.clocks import RunClocks, read_clocks
 from openclaw_infra.core.db import transaction
 
 
@@ -26,6 +28,7 @@ class RunRecord:
     job: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started_at: float = field(default_factory=time.time)
+    clocks: RunClocks = field(default_factory=read_clocks)
     items: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -36,8 +39,19 @@ class RunRecord:
 def record_start(conn: sqlite3.Connection, run: RunRecord) -> None:
     with transaction(conn):
         conn.execute(
-            "INSERT INTO runs(run_id, job, started_at, status, pid, host) VALUES (?,?,?,?,?,?)",
-            (run.run_id, run.job, run.started_at, "running", os.getpid(), socket.gethostname()),
+            "INSERT INTO runs(run_id, job, started_at, status, pid, host, since_boot_s, awake_s, "
+            "boot_id) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                run.run_id,
+                run.job,
+                run.started_at,
+                "running",
+                os.getpid(),
+                socket.gethostname(),
+                run.clocks.since_boot,
+                run.clocks.awake,
+                run.clocks.boot_id,
+            ),
         )
 
 

@@ -4,6 +4,9 @@ Every module logs through `structlog.get_logger("infra.<area>")` (job, reader, m
 
 Stdlib loggers are routed through the same processors, and a redaction processor keeps
 secrets out: values under secret-looking keys and any occurrence of the configured API key.
+`redact_text` is the same redaction for every other way text leaves infra (the stderr
+line, the run ledger, notifications, LLM error messages): an endpoint that echoes the key
+in an error body must not put it anywhere.
 """
 
 from __future__ import annotations
@@ -23,28 +26,51 @@ from openclaw_infra.core.layout import LOG_FILE
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
 _secrets: set[str] = set()
 REDACTED = "[redacted]"
+# The safety net for a key infra was never told about (another process's, a second key):
+# the Anthropic key shape, and the value after a header that carries a key. Literals and
+# bounded repetitions of one character class only, so matching stays linear on any input.
+_ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,400}")
+_CARRIED_KEY = re.compile(
+    r"((?i:x-api-key|authorization)[\"']?\s{0,3}[:=]\s{0,3}[\"']?(?:Bearer\s{1,3})?"
+    r"|\bBearer\s{1,3})[^\s\"',;}&]{6,400}"
+)
+_TOKEN_KEYS = ("tokens_in", "tokens_out", "tokens")
 
 
 def register_secret(value: str | None) -> None:
-    """Any later log line containing `value` has it replaced by [redacted]."""
+    """Any later log line or redacted text containing `value` has it replaced by [redacted]."""
     if value and len(value) >= 6:
         _secrets.add(value)
 
 
-def _scrub(value: Any) -> Any:
+def redact_text(text: str) -> str:
+    """`text` without any registered secret or anything shaped like an API key."""
+    for secret in sorted(_secrets, key=len, reverse=True):  # a longer one may hold a shorter
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _ANTHROPIC_KEY.sub(REDACTED, text)
+    return _CARRIED_KEY.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_value(value: Any) -> Any:
+    """`value` with every string in it (dict values, list and tuple items) redacted."""
     if isinstance(value, str):
-        for secret in _secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact_value(v) for v in value)
     return value
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
-        if _SECRET_KEY.search(key) and key not in ("tokens_in", "tokens_out", "tokens"):
+        if _SECRET_KEY.search(key) and key not in _TOKEN_KEYS:
             event[key] = REDACTED
         else:
-            event[key] = _scrub(event[key])
+            event[key] = redact_value(event[key])
     return event
 
 
@@ -86,6 +112,7 @@ def configure_logging(
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
+                    redact,  # again: a traceback's text may quote the key
                     structlog.processors.JSONRenderer(sort_keys=True),
                 ],
             )
@@ -101,6 +128,8 @@ def configure_logging(
                 foreign_pre_chain=shared,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    redact,
                     structlog.dev.ConsoleRenderer(colors=False),
                 ],
             )

@@ -258,5 +258,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP TABLE digest_files",
         ),
     ),
+    # --- a covered entry's identity that survives a rewrite's new ids (pipeline/records.py)
+    # NULL on rows recorded before: see records.legacy_last_hour for how those are read
+    Migration(
+        "summary-002-covered-content",
+        (
+            "ALTER TABLE summary_covered ADD COLUMN content TEXT",
+            "CREATE INDEX summary_covered_content ON summary_covered(agent, session_id, content)",
+        ),
+    ),
+    # --- clocks at each run's start, to measure sleep (core/clocks.py) ---------------
+    # NULL on rows recorded before: health counts no sleep for them
+    Migration(
+        "ledger-002-run-clocks",
+        (
+            "ALTER TABLE runs ADD COLUMN since_boot_s REAL",
+            "ALTER TABLE runs ADD COLUMN awake_s REAL",
+            "ALTER TABLE runs ADD COLUMN boot_id TEXT",
+        ),
+    ),
     # append new migrations here
 )

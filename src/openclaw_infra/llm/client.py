@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import structlog
 
 from openclaw_infra.core.errors import ConfigError, DataError, TempFailError
+from openclaw_infra.core.logging import redact_text, register_secret
 from openclaw_infra.llm.retry import (
     RetryPolicy,
     is_retryable_status,
@@ -107,6 +108,7 @@ class _Retryable(Exception):
     """One failed attempt that may succeed if repeated."""
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
+        detail = redact_text(detail)  # it reaches the log, the error line and the ledger
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
@@ -140,6 +142,7 @@ class AnthropicClient:
     ) -> None:
         import anthropic
 
+        register_secret(config.api_key)  # an endpoint may echo it in an error body
         self.config = config
         self.meter = meter or UsageMeter()
         self._sleep = sleep
@@ -284,7 +287,8 @@ class AnthropicClient:
             raise self._status_error(exc) from exc
         except (ValueError, sdk.APIResponseValidationError) as exc:
             # a 200 whose body is not the JSON we expect (proxy hiccup, cut connection)
-            raise _Retryable("malformed", f"unreadable response body: {exc}"[:300]) from exc
+            detail = redact_text(f"unreadable response body: {exc}")[:300]  # redacted, then cut
+            raise _Retryable("malformed", detail) from exc
         return self._read(response)
 
     def _status_error(self, exc: Any) -> Exception:
@@ -323,15 +327,17 @@ class AnthropicClient:
 
 
 def _error_message(exc: Any) -> str:
+    """The API's message, redacted before it is cut (a cut key would escape redaction)."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:200]
+            return redact_text(str(error["message"]))[:200]
     try:
-        return json.dumps(body)[:200] if body is not None else str(exc)[:200]
+        text = json.dumps(body) if body is not None else str(exc)
     except (TypeError, ValueError):
-        return str(exc)[:200]
+        text = str(exc)
+    return redact_text(text)[:200]
 
 
 def _complete_lines(text: str) -> str:

@@ -157,11 +157,18 @@ def check_last_index(ctx: HealthContext) -> Iterable[Check]:
     status = str(row["status"])
     if status == "ok":
         total = details.get("chunks_total", "?")
-        yield Check(
-            "last_index",
-            OK,
-            f"{fmt_age(age)} ago: {details.get('embedded', 0)} embedded, {total} chunks",
-        )
+        text = f"{fmt_age(age)} ago: {details.get('embedded', 0)} embedded, {total} chunks"
+        refused = details.get("refused") or 0
+        if refused:
+            # a FIFO, a link out of the tree or an oversized file: named so it can be removed
+            yield Check(
+                "last_index",
+                WARNING,
+                f"{text}; {refused} file(s) not read, first {details.get('first_refused')}",
+                {"index_refused": refused},
+            )
+            return
+        yield Check("last_index", OK, text)
     elif status == "running":
         yield Check("last_index", OK, f"running since {fmt_age(age)}")
     else:

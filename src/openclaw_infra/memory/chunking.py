@@ -133,26 +133,52 @@ def _long_turn_pieces(turn: Turn) -> list[Chunk]:
     ]
 
 
+_NON_SPACE = re.compile(r"\S")  # `\s` is `str.isspace`, so this skips what lstrip() strips
+
+
 def _split_text(text: str, limit: int) -> list[str]:
-    """Split at paragraph, then line, then word boundaries; never loses a character."""
+    """Split at paragraph, then line, then word boundaries; never loses a character.
+
+    Works on offsets into `text`: slicing off the rest after every piece copied the whole
+    remainder each time, quadratic on a multi-MB line."""
     pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
+    start, n = 0, len(text)
+    while n - start > limit:
         cut = -1
         for sep in ("\n\n", "\n", " "):
-            cut = rest.rfind(sep, limit // 2, limit)
-            if cut > 0:
+            cut = text.rfind(sep, start + limit // 2, start + limit)
+            if cut > start:
                 break
-        if cut <= 0:
-            cut = limit
-        pieces.append(rest[:cut].strip())
-        rest = rest[cut:].lstrip()
-    if rest.strip():
-        pieces.append(rest.strip())
+        if cut <= start:
+            cut = start + limit
+        pieces.append(text[start:cut].strip())
+        follows = _NON_SPACE.search(text, cut)
+        start = follows.start() if follows else n
+    rest = text[start:].strip()
+    if rest:
+        pieces.append(rest)
     return [p for p in pieces if p]
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING_START = re.compile(r"(#{1,6})\s+")
+
+
+def _heading(text: str) -> tuple[int, str] | None:
+    r"""(level, title) when `text` is an ATX heading, exactly as `^(#{1,6})\s+(.*?)\s*#*\s*$`
+    matches it (on a block's text too, across its newlines) but in linear time: that regex
+    backtracked cubically on a long run of spaces. The title is what is left before the
+    closing `\s*#*\s*`, and it may not run past the first newline."""
+    start = _HEADING_START.match(text)
+    if start is None:
+        return None
+    begin = start.end()
+    newline = text.find("\n", begin)
+    end = max(begin, len(text.rstrip().rstrip("#").rstrip()))
+    if newline != -1 and end > newline:
+        return None
+    return len(start.group(1)), text[begin:end]
+
+
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -211,19 +237,19 @@ def _blocks(lines: Sequence[str], body_start: int) -> list[_Block]:
         if in_fence:
             cur.append(k)
             continue
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if heading:
             flush()
-            level = len(heading.group(1))
+            level = heading[0]
             while path and path[-1][0] >= level:
                 path.pop()
-            path.append((level, heading.group(2)))
+            path.append(heading)
             pending_heading = True
             cur = [k]
             continue
         if not line.strip():
             # a heading line stays glued to the paragraph that follows it
-            if cur and not (len(cur) == 1 and _HEADING.match(lines[cur[0]])):
+            if cur and not (len(cur) == 1 and _heading(lines[cur[0]])):
                 flush()
             continue
         cur.append(k)
@@ -240,7 +266,7 @@ def _split_oversized(blocks: list[_Block], lines: Sequence[str], max_chars: int)
             continue
         rows = list(block.rows)
         glued: tuple[int, ...] = ()
-        if _HEADING.match(lines[rows[0]]):
+        if _heading(lines[rows[0]]):
             # the heading line stays with the first line of its section
             glued = (rows.pop(0),)
         for k, row in enumerate(rows):
@@ -293,22 +319,28 @@ def markdown_chunks(text: str, *, max_chars: int = MARKDOWN_MAX_CHARS) -> list[C
         else:
             # only a single line longer than a chunk gets here; every piece names its section
             cont = _path_prefix(group[-1].heading_path)
-            cut = _split_text(body, max_chars - max(len(path), len(cont)))
+            # a heading path about as long as a chunk must still leave room for text (with
+            # none left the split never ended)
+            room = max(max_chars - max(len(path), len(cont)), max_chars // 2, 1)
+            cut = _split_text(body, room) or [body]  # blank: a fence's empty line
             pieces = [prefix + cut[0]] + [cont + piece for piece in cut[1:]]
         for piece in pieces:
             chunks.append(Chunk(first.first + 1, group[-1].last + 1, None, piece))
         group.clear()
 
     size = 0
+    only_headings = True  # of `group`; kept as it grows (rescanning it was quadratic)
     for block in blocks:
         hard_break = block.starts_section and block.level <= 2
-        only_headings = all(_HEADING.match(b.text) for b in group)
         if group and not only_headings and (hard_break or size + len(block.text) + 2 > max_chars):
             emit()
             size = 0
-        if not group and block.heading_path and not block.starts_section:
-            size = len(_path_prefix(block.heading_path))  # the prefix counts against the size
+        if not group:
+            only_headings = True
+            if block.heading_path and not block.starts_section:
+                size = len(_path_prefix(block.heading_path))  # the prefix counts against it
         group.append(block)
+        only_headings = only_headings and _heading(block.text) is not None
         size += len(block.text) + 2
     emit()
     return chunks

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from openclaw_infra.core.db import transaction
 from openclaw_infra.core.errors import os_error_to_infra
 from openclaw_infra.core.fsio import sha256_text
 from openclaw_infra.core.locking import store_write_lock
+from openclaw_infra.core.watched import RefusedFile, read_watched
 from openclaw_infra.memory import freshness, store
 from openclaw_infra.memory.chunking import (
     WINDOW_STRIDE,
@@ -40,15 +43,19 @@ from openclaw_infra.memory.markdown_docs import (
     doc_file,
     doc_key,
     file_timestamp,
+    found_path,
     kind_of,
 )
 from openclaw_infra.memory.model_check import model_mismatch
 from openclaw_infra.memory.store import Doc, Generation
+from openclaw_infra.openclaw import paths
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
 
 if TYPE_CHECKING:
     from openclaw_infra.core.config import Settings
     from openclaw_infra.openclaw.batch import Source
+
+log = structlog.get_logger("infra.memory")
 
 # A group of documents shares one embedding batch and one hold of the store-write lock:
 # big enough for the model to run at full speed, small enough for other writers to get in.
@@ -229,13 +236,18 @@ class IndexPass:
         key = doc_key(self.settings, path)
         fp = freshness.fingerprint(path)
         try:
-            raw = path.read_bytes()
+            raw = read_watched(path, self.file_roots, max_bytes=self.settings.index_max_file_bytes)
         except FileNotFoundError:
-            doc = store.get_doc(self.conn, self.gen.gen, key)
-            if doc is not None:
-                with transaction(self.conn):
-                    self.stats.chunks_removed += store.delete_doc(self.conn, doc.id)
-                self.stats.removed += 1
+            self._drop_gone(key)
+            return None
+        except RefusedFile as refused:
+            # counted and named in the run's figures (infra health warns); what the file
+            # held before is not what it holds now, so its chunks go
+            where = found_path(self.settings, path)
+            self.stats.refuse(where, refused.reason)
+            log.warning("memory file skipped", file=where, reason=refused.reason)
+            for stale in {key, "file:" + where}:  # a link's key is where it leads
+                self._drop_gone(stale)
             return None
         except OSError as exc:
             raise os_error_to_infra(exc, path) from exc
@@ -258,6 +270,18 @@ class IndexPass:
             doc=doc,
         )
 
+    @property
+    def file_roots(self) -> tuple[Path, Path]:
+        """Where a Markdown file may really live: a link out of these is not read."""
+        return (self.settings.workspace, self.settings.memory_dir)
+
+    def _drop_gone(self, key: str) -> None:
+        doc = store.get_doc(self.conn, self.gen.gen, key)
+        if doc is not None:
+            with transaction(self.conn):
+                self.stats.chunks_removed += store.delete_doc(self.conn, doc.id)
+            self.stats.removed += 1
+
     def index_memory_tree(self, progress: Progress) -> None:
         files = list(freshness.memory_files(self.settings))
         self.grouped(files, self.plan_file, progress, "memory files")
@@ -275,7 +299,10 @@ class IndexPass:
         from openclaw_infra.openclaw.reader import discover_sources
 
         cursors = CursorStore(self.conn, self.consumer)
-        sources = discover_sources(self.settings)
+        refused: list[RefusedFile] = []
+        sources = discover_sources(self.settings, refused=refused)
+        for file in refused:
+            self.stats.refuse(paths.relative_to_state(self.settings, file.path), file.reason)
         self.stats.sources += len(sources)
         mine = [s for s in sources if s.is_user_conversation]
         self.stats.sources_skipped += len(sources) - len(mine)

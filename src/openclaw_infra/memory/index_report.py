@@ -44,6 +44,8 @@ class IndexStats:
     reused: int = 0  # vectors taken from the content-hash cache
     chunks_total: int = 0
     malformed: int = 0  # transcript lines skipped as unreadable (the reader logs each)
+    refused: int = 0  # files not read: not a regular file, a link out of the tree, too big
+    first_refused: str = ""  # "path: reason" of the first of them (infra health names it)
     took_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -51,6 +53,11 @@ class IndexStats:
         data = asdict(self)
         data.update(data.pop("extra"))
         return data
+
+    def refuse(self, where: str, reason: str) -> None:
+        self.refused += 1
+        if not self.first_refused:
+            self.first_refused = f"{where}: {reason}"
 
     def add_changes(self, other: IndexStats) -> None:
         """Count `other`'s changes too (not what it looked at)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 def kind_of(settings: Settings, path: Path) -> str:
     """`memory/voice/…` → voice; infra's summaries → summary; other Markdown → memory."""
     try:
-        rel = path.resolve().relative_to(settings.memory_dir.resolve()).parts
+        rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(settings.memory_dir)).parts
     except ValueError:
         return "memory"
     if rel and rel[0] == VOICE_DIR:
@@ -28,10 +29,21 @@ def kind_of(settings: Settings, path: Path) -> str:
 
 def display_path(settings: Settings, path: Path) -> str:
     """Workspace-relative path for citations (absolute when outside the workspace)."""
+    # os.path.realpath, not Path.resolve: a symlink loop must not raise (3.11's RuntimeError)
+    real = Path(os.path.realpath(path))
     try:
-        return path.resolve().relative_to(settings.workspace.resolve()).as_posix()
+        return real.relative_to(os.path.realpath(settings.workspace)).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return real.as_posix()
+
+
+def found_path(settings: Settings, path: Path) -> str:
+    """Workspace-relative path as found, naming a link itself rather than where it leads
+    (for reporting a file that was not read)."""
+    try:
+        return path.relative_to(settings.workspace).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def doc_key(settings: Settings, path: Path) -> str:

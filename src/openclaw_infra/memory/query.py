@@ -10,6 +10,7 @@ service's wire format and the SQL filters all read that one object.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -212,6 +213,11 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A real number other than NaN and ±inf (float() reads "nan" and "inf" too)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class RecallQuery:
     """One recall, checked when built: the text and every filter.
@@ -233,8 +239,13 @@ class RecallQuery:
             raise UsageError(f"--limit must be from 1 to {LIMIT_MAX}, not {self.limit!r}")
         if self.max_chars is not None and (not _whole(self.max_chars) or self.max_chars < 1):
             raise UsageError(f"--max-chars must be at least 1, not {self.max_chars!r}")
-        if self.min_score is not None and not isinstance(self.min_score, int | float):
-            raise UsageError(f"--min-score must be a number, not {self.min_score!r}")
+        if self.min_score is not None and not _finite(self.min_score):
+            raise UsageError(f"--min-score must be a finite number, not {self.min_score!r}")
+        for flag, moment in (("--since", self.since), ("--until", self.until)):
+            if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+                raise UsageError(f"{flag} must be a date with a time zone, not {moment!r}")
+        if self.agent is not None and not isinstance(self.agent, str):
+            raise UsageError(f"--agent must be text, not {self.agent!r}")
         unknown = [kind for kind in self.sources if kind not in KINDS]
         if unknown:
             raise UsageError(
@@ -271,12 +282,13 @@ class RecallQuery:
         try:
             for name in ("since", "until"):
                 if values.get(name) is not None:
-                    values[name] = datetime.fromisoformat(values[name])
-                    if values[name].tzinfo is None:
+                    moment = datetime.fromisoformat(values[name])
+                    if moment.tzinfo is None:
                         raise ValueError(f"{name} names no time zone")
+                    values[name] = moment.astimezone(UTC)  # as parse_when gives it
             values["sources"] = tuple(values.get("sources") or ())
             return cls(text, **values)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise UsageError(f"bad recall options: {exc}") from None
 
     @property

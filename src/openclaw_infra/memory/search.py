@@ -36,6 +36,7 @@ from openclaw_infra.memory.ranking import (
     resolve_overlaps,
     score,
 )
+from openclaw_infra.memory.render import UNTRUSTED_NOTE
 from openclaw_infra.memory.store import Generation
 from openclaw_infra.memory.vectors import VectorIndex
 
@@ -164,6 +165,7 @@ class Searcher:
             "query": query.text,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "index": info if info is not None else self.index_info(),
+            "note": UNTRUSTED_NOTE,
             "results": results,
         }
 
@@ -358,6 +360,7 @@ class Searcher:
                     "session_id": c.session_id,
                     "agent": c.agent,
                     "citation": citation(c.kind, c.path, c.session_id, c.start, c.end),
+                    "untrusted": True,  # quoted data for the agent, never instructions
                 }
             )
         return out

@@ -22,6 +22,8 @@ class Source:
     is_user_conversation: bool = True  # False for cron:, hook: and sub-agent sessions
     session_key: str | None = None  # OpenClaw's session key when known (agent:main:…)
     rel_path: str = ""  # `path` relative to the state dir (what Entry.source holds)
+    raw_id: bytes | None = None  # a store session id that is not UTF-8, as stored (session_id
+    # then shows it with backslash escapes); the reader selects its events by these bytes
 
 
 @dataclass(slots=True)

@@ -3,8 +3,13 @@
 A `Cursor` says how far a consumer ("index", "summarize", …) has read one source:
 
 - JSONL: the file's inode, the byte offset just after the last consumed line, that line's
-  length and sha256, and how many lines were consumed. A new inode, a file shorter than the
-  offset, or a last line whose hash no longer matches means OpenClaw rewrote the file.
+  length and sha256, how many lines were consumed, the sha256 of every consumed byte, and
+  the file's size and mtime when it was read. A new inode, a file shorter than the offset,
+  or consumed bytes whose hash no longer matches means OpenClaw rewrote the file (an edit
+  anywhere in the consumed part, same size or not). The consumed part is hashed again only
+  when the file changed since the cursor was taken or has more to read: an unchanged file
+  costs a stat. A cursor from an older version has no prefix hash: its last line is checked
+  as before, and the next cursor written carries one.
 - SQLite `transcript_events`: the highest `seq` consumed, the sha256 of that event and how many
   events up to it exist. A missing or changed event, or a different count, means a rewrite.
 
@@ -33,6 +38,9 @@ class Cursor:
     line_len: int = 0  # JSONL: byte length of the last consumed line, terminator included
     line_hash: str = ""  # sha256 hex of the last consumed line / event ("" = none yet)
     seq: int | None = None  # SQLite: highest seq consumed (None = none yet)
+    prefix_hash: str = ""  # JSONL: sha256 hex of bytes [0, offset) ("" = older cursor)
+    size: int = 0  # JSONL: the file's size when this cursor was taken
+    mtime_ns: int = 0  # JSONL: the file's mtime when this cursor was taken
 
     @classmethod
     def start(cls, kind: str) -> Cursor:
@@ -62,6 +70,9 @@ class Cursor:
             line_len=int(data.get("line_len", 0)),
             line_hash=str(data.get("line_hash", "")),
             seq=None if seq is None else int(seq),
+            prefix_hash=str(data.get("prefix_hash", "")),
+            size=int(data.get("size", 0)),
+            mtime_ns=int(data.get("mtime_ns", 0)),
         )
 
     @classmethod

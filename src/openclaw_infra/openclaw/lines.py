@@ -8,6 +8,7 @@ nested-tool records, model and thinking-level changes, labels, branch summariesâ
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -89,6 +90,20 @@ def scrub(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+MAX_ID_CHARS = 200
+
+
+def bounded_id(entry_id: str) -> str:
+    """The id as written when it is short and clean; else a readable prefix and a hash of the
+    whole id, so that two long ids sharing a prefix (or differing only in lone surrogates)
+    stay two entries instead of one silently covering the other."""
+    clean = scrub(entry_id)
+    if len(entry_id) <= MAX_ID_CHARS and clean == entry_id:
+        return entry_id
+    digest = hashlib.blake2b(entry_id.encode("utf-8", "surrogatepass"), digest_size=8)
+    return clean[: MAX_ID_CHARS - 17] + "~" + digest.hexdigest()
+
+
 def content_text(content: Any) -> str:
     """Text of a `content` field: a plain string, or the `text` blocks of a block list."""
     if isinstance(content, str):
@@ -153,7 +168,7 @@ def interpret(
     entry = Entry(
         agent=ctx.agent,
         session_id=ctx.session_id,
-        entry_id=scrub(entry_id[:200]),
+        entry_id=bounded_id(entry_id),
         position=position,
         timestamp=timestamp,
         role=out_role,

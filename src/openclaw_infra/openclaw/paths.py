@@ -11,12 +11,13 @@ The glob skips OpenClaw's side files: `*.trajectory.jsonl`, `*.checkpoint.*.json
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from openclaw_infra.core import jsonsafe, watched
 from openclaw_infra.core.config import Settings
+from openclaw_infra.core.watched import RefusedFile, read_watched
 
 SQLITE_NAME = "openclaw-agent.sqlite"
 SESSIONS_JSON = "sessions.json"
@@ -74,9 +75,12 @@ def is_transcript_file(name: str) -> bool:
     return not any(part in stem for part in (".jsonl.", ".bak", ".tmp", ".deleted", ".reset"))
 
 
-def jsonl_files(settings: Settings, agent: str) -> Iterator[Path]:
+def jsonl_files(
+    settings: Settings, agent: str, *, refused: list[RefusedFile] | None = None
+) -> Iterator[Path]:
     """Session files directly in `sessions/` (sub-folders such as the import archive are
-    not transcripts of their own)."""
+    not transcripts of their own). A FIFO, device, socket or a link leading out of
+    `sessions/` is never listed (so never opened); it goes to `refused` when given."""
     folder = sessions_dir(settings, agent)
     try:
         entries = sorted(folder.iterdir())
@@ -85,8 +89,14 @@ def jsonl_files(settings: Settings, agent: str) -> Iterator[Path]:
     for path in entries:
         if path.name == IMPORT_ARCHIVE_DIR or not is_transcript_file(path.name):
             continue
-        if path.is_file():
-            yield path
+        if path.is_dir():
+            continue
+        reason = watched.refusal(path, (folder,))
+        if reason is None:
+            if path.is_file():  # else gone since the listing
+                yield path
+        elif refused is not None:
+            refused.append(RefusedFile(path, reason))
 
 
 def base_session_id(file_stem: str) -> str:
@@ -98,10 +108,10 @@ def load_sessions_json(settings: Settings, agent: str) -> dict[str, dict[str, ob
     """sessionKey → entry from `sessions/sessions.json`; {} when missing or unreadable."""
     path = sessions_dir(settings, agent) / SESSIONS_JSON
     try:
-        if path.stat().st_size > SESSIONS_JSON_MAX_BYTES:
-            return {}
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError):
+        # OpenClaw's file, but the agent can write there: no FIFO, device or endless file
+        raw = read_watched(path, None, max_bytes=SESSIONS_JSON_MAX_BYTES)
+        data = jsonsafe.loads(raw.decode("utf-8", errors="replace"))
+    except (OSError, ValueError, RefusedFile):
         return {}
     if not isinstance(data, dict):
         return {}

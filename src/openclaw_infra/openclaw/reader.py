@@ -16,8 +16,10 @@ from pathlib import Path
 
 import structlog
 
+from openclaw_infra.core import watched
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import InfraError
+from openclaw_infra.core.watched import RefusedFile
 from openclaw_infra.openclaw import paths
 from openclaw_infra.openclaw.batch import Batch, Source
 from openclaw_infra.openclaw.cursors import Cursor, CursorStore
@@ -44,10 +46,15 @@ def _jsonl_session_keys(settings: Settings, agent: str) -> dict[str, tuple[str, 
     return out
 
 
-def jsonl_sources(settings: Settings, agent: str) -> list[Source]:
+def jsonl_sources(
+    settings: Settings, agent: str, *, refused: list[RefusedFile] | None = None
+) -> list[Source]:
+    """The agent's JSONL sessions; files that must not be read are logged and added to
+    `refused` (when given) for the caller's report."""
     keys = _jsonl_session_keys(settings, agent)
     out = []
-    for path in paths.jsonl_files(settings, agent):
+    skipped: list[RefusedFile] = []
+    for path in paths.jsonl_files(settings, agent, refused=skipped):
         session_id = path.stem
         key, spawned = (
             keys.get(path.name)
@@ -69,12 +76,24 @@ def jsonl_sources(settings: Settings, agent: str) -> list[Source]:
                 rel_path=rel,
             )
         )
+    for file in skipped:
+        log.warning("transcript file skipped", file=str(file.path), reason=file.reason)
+    if refused is not None:
+        refused.extend(skipped)
     return out
 
 
-def sqlite_sources(settings: Settings, agent: str) -> list[Source]:
+def sqlite_sources(
+    settings: Settings, agent: str, *, refused: list[RefusedFile] | None = None
+) -> list[Source]:
     db = paths.sqlite_path(settings, agent)
     if not db.is_file():
+        return []
+    reason = watched.refusal(db, (paths.agent_dir(settings, agent),))
+    if reason is not None:  # a link out of the agent's folder is not its store
+        log.warning("OpenClaw store skipped", file=str(db), reason=reason)
+        if refused is not None:
+            refused.append(RefusedFile(db, reason))
         return []
     rel = paths.relative_to_state(settings, db)
     try:
@@ -99,13 +118,17 @@ def sqlite_sources(settings: Settings, agent: str) -> list[Source]:
             is_user_conversation=s.is_user_conversation,
             session_key=s.session_key,
             rel_path=rel,
+            raw_id=s.raw_id,
         )
         for s in sessions
     ]
 
 
-def discover_sources(settings: Settings) -> list[Source]:
+def discover_sources(
+    settings: Settings, *, refused: list[RefusedFile] | None = None
+) -> list[Source]:
     """Every transcript source of every (selected) agent, JSONL first, in a stable order.
+    Session files that must not be read (`paths.jsonl_files`) go to `refused`.
 
     An agent may have both containers (files from before an upgrade, the store after it):
     both are listed. A session OpenClaw imported from JSONL into SQLite keeps its file in
@@ -114,9 +137,9 @@ def discover_sources(settings: Settings) -> list[Source]:
     """
     sources: list[Source] = []
     for agent in paths.discover_agents(settings):
-        in_store = sqlite_sources(settings, agent)
+        in_store = sqlite_sources(settings, agent, refused=refused)
         imported = {s.session_id for s in in_store}
-        for source in jsonl_sources(settings, agent):
+        for source in jsonl_sources(settings, agent, refused=refused):
             if source.session_id in imported:
                 # a file left behind after OpenClaw imported it: the store holds the session
                 log.info(

@@ -14,9 +14,11 @@ Session keys (to tell the user's conversations from cron/hook/sub-agent runs) co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,10 +93,34 @@ class SessionInfo:
     session_id: str
     session_key: str | None
     is_user_conversation: bool
+    raw_id: bytes | None = None  # the stored bytes when the id is not UTF-8
+
+
+def id_param(session_id: str, raw_id: bytes | None) -> str | bytes:
+    """What `session_id=CAST(? AS TEXT)` is bound to: the stored bytes of an id that is
+    not UTF-8 (its `session_id` only displays it), else the id."""
+    return session_id if raw_id is None else raw_id
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+@contextlib.contextmanager
+def _raw_text(conn: sqlite3.Connection) -> Iterator[None]:
+    """TEXT columns as bytes: one value that is not UTF-8 must not fail the whole query."""
+    factory = conn.text_factory
+    conn.text_factory = bytes
+    try:
+        yield
+    finally:
+        conn.text_factory = factory
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None else str(value)
 
 
 def session_keys(conn: sqlite3.Connection) -> dict[str, tuple[str | None, bool]]:
@@ -109,28 +135,28 @@ def session_keys(conn: sqlite3.Connection) -> dict[str, tuple[str | None, bool]]
                 for c in ("session_key", "current_session_id", "entry_json")
             )
             # column names come from the fixed tuple above, never from data
-            nodes = conn.execute(f"SELECT {select} FROM session_nodes")  # noqa: S608
+            with _raw_text(conn):
+                nodes = conn.execute(f"SELECT {select} FROM session_nodes").fetchall()  # noqa: S608
             for key, current, entry_json in nodes:
                 entry = _json_object(entry_json)
-                sid = current or entry.get("sessionId")
+                sid = _text(current) or entry.get("sessionId")
                 spawned = bool(entry.get("spawnedBy") or entry.get("parentSessionKey"))
                 if isinstance(sid, str) and sid:
-                    out[sid] = (str(key) if key is not None else None, spawned)
+                    out[sid] = (_text(key), spawned)
     if "session_windows" in tables:
         cols = _columns(conn, "session_windows")
         if {"session_id", "session_key"} <= cols:
             spawned_col = "spawned_by" if "spawned_by" in cols else "NULL"
-            windows = conn.execute(
-                f"SELECT session_id, session_key, {spawned_col} FROM session_windows"  # noqa: S608
-            )
-            for sid, key, spawned_by in windows:
+            with _raw_text(conn):
+                windows = conn.execute(
+                    f"SELECT session_id, session_key, {spawned_col} FROM session_windows"  # noqa: S608
+                ).fetchall()
+            for raw_sid, key, spawned_by in windows:
+                sid = _text(raw_sid)
                 if sid is None:
                     continue
-                old = out.get(str(sid), (None, False))
-                out[str(sid)] = (
-                    str(key) if key is not None else old[0],
-                    bool(spawned_by) or old[1],
-                )
+                old = out.get(sid, (None, False))
+                out[sid] = (_text(key) or old[0], bool(spawned_by) or old[1])
     return out
 
 
@@ -150,14 +176,26 @@ def list_sessions(conn: sqlite3.Connection) -> list[SessionInfo]:
         return []
     keys = session_keys(conn)
     out = []
-    rows = conn.execute(f"SELECT DISTINCT session_id FROM {TABLE} ORDER BY session_id")  # noqa: S608
+    with _raw_text(conn):
+        rows = conn.execute(
+            f"SELECT DISTINCT session_id FROM {TABLE} ORDER BY session_id"  # noqa: S608
+        ).fetchall()
     for (value,) in rows:
         if value is None:
             continue
-        sid = str(value)
+        raw: bytes | None = None
+        if isinstance(value, bytes):
+            try:
+                sid = value.decode("utf-8")
+            except UnicodeDecodeError:
+                # shown escaped (no lone surrogates reach a file or the store); read by bytes
+                sid, raw = value.decode("utf-8", "backslashreplace"), value
+                log.warning("session_id_not_utf8", session=sid[:80])
+        else:
+            sid = str(value)
         key, spawned = keys.get(sid, (None, False))
         kind = background_kind(key, sid, "spawned" if spawned else None)
-        out.append(SessionInfo(sid, key, kind is None))
+        out.append(SessionInfo(sid, key, kind is None, raw))
     return out
 
 
@@ -212,7 +250,7 @@ def _payload_hash(event_json: Any, event_zstd: Any) -> str:
 
 
 def _rewrite_reason(
-    conn: sqlite3.Connection, schema: EventsSchema, session_id: str, cursor: Cursor
+    conn: sqlite3.Connection, schema: EventsSchema, session_id: str | bytes, cursor: Cursor
 ) -> str | None:
     if cursor.kind != "sqlite":
         return f"cursor is for {cursor.kind}"
@@ -220,7 +258,7 @@ def _rewrite_reason(
         return "cursor without a seq"
     row = conn.execute(
         f"SELECT {schema.col('event_json')}, {schema.col('event_zstd')} FROM {TABLE} "  # noqa: S608
-        "WHERE session_id=? AND seq=?",
+        "WHERE session_id=CAST(? AS TEXT) AND seq=?",
         (session_id, cursor.seq),
     ).fetchone()
     if row is None:
@@ -228,7 +266,7 @@ def _rewrite_reason(
     if _payload_hash(row[0], row[1]) != cursor.line_hash:
         return "last consumed event changed"
     count = conn.execute(
-        f"SELECT count(*) FROM {TABLE} WHERE session_id=? AND seq<=?",  # noqa: S608
+        f"SELECT count(*) FROM {TABLE} WHERE session_id=CAST(? AS TEXT) AND seq<=?",  # noqa: S608
         (session_id, cursor.seq),
     ).fetchone()[0]
     if int(count) != cursor.line:
@@ -297,6 +335,7 @@ def read_sqlite(
         stats.gone = True
         return Batch(source, False, [], cursor or fresh, stats)
     conn = open_readonly(source.path)
+    sid = id_param(source.session_id, source.raw_id)
     items: list[tuple[Entry, Cursor]] = []
     problem = ProblemLog(
         "transcript event problem", "seq", file=str(source.path), session=source.session_id
@@ -312,7 +351,7 @@ def read_sqlite(
         start = fresh
         rewritten = False
         if cursor is not None and not cursor.at_start:
-            reason = _rewrite_reason(conn, schema, source.session_id, cursor)
+            reason = _rewrite_reason(conn, schema, sid, cursor)
             if reason is None:
                 start = cursor
             else:
@@ -334,11 +373,11 @@ def read_sqlite(
         sql = (
             f"SELECT seq, {schema.col('event_json')}, {schema.col('event_zstd')}, "  # noqa: S608
             f"{schema.col('event_utf8_bytes')}, {schema.col('created_at')} FROM {TABLE} "
-            "WHERE session_id=?" + ("" if after is None else " AND seq>?") + " ORDER BY seq"
+            "WHERE session_id=CAST(? AS TEXT)"
+            + ("" if after is None else " AND seq>?")
+            + " ORDER BY seq"
         )
-        params: tuple[Any, ...] = (
-            (source.session_id,) if after is None else (source.session_id, after)
-        )
+        params: tuple[Any, ...] = (sid,) if after is None else (sid, after)
         for row_seq, event_json, event_zstd, utf8_bytes, created_at in conn.execute(sql, params):
             count += 1
             stats.lines += 1

@@ -6,14 +6,16 @@ reads a file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from openclaw_infra.core import jsonsafe
 from openclaw_infra.core.config import Settings, with_values
+from openclaw_infra.core.watched import RefusedFile, read_watched
 
+OPENCLAW_JSON_MAX_BYTES = 8 << 20  # the file is a few KB; more is not a config file
 _TZ_RE = re.compile(r"""["']?userTimezone["']?\s*:\s*["']([A-Za-z0-9_+\-/]{1,64})["']""")
 
 
@@ -33,13 +35,14 @@ def detect_timezone(state_dir: Path) -> str:
     """OpenClaw's agents.defaults.userTimezone when readable, else the host's zone."""
     path = openclaw_config_path(state_dir)
     try:
-        text = path.read_text(encoding="utf-8")[:1_000_000]
-    except (OSError, UnicodeDecodeError):
+        # read at every start: a FIFO or an endless file here must not hang every command
+        text = read_watched(path, None, max_bytes=OPENCLAW_JSON_MAX_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, RefusedFile):
         text = ""
     if text:
         tz: str | None = None
         try:
-            tz = json.loads(text).get("agents", {}).get("defaults", {}).get("userTimezone")
+            tz = jsonsafe.loads(text).get("agents", {}).get("defaults", {}).get("userTimezone")
         except (ValueError, AttributeError):
             # JSON5 (comments, bare keys): the one value we need is a simple string
             match = _TZ_RE.search(text)

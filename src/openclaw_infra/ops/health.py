@@ -29,7 +29,9 @@ from openclaw_infra.core.checks import (
     fmt_age,
     open_readonly,
 )
+from openclaw_infra.core.clocks import RunClocks, asleep_between
 from openclaw_infra.core.config import Settings
+from openclaw_infra.core.db import probe
 from openclaw_infra.core.errors import HEALTH_CODES
 from openclaw_infra.core.layout import DataPaths
 
@@ -88,29 +90,36 @@ def check_disk(ctx: HealthContext) -> Iterable[Check]:
 WINDOW_S = 7 * 24 * 3600
 
 
-def asleep_seconds(conn: sqlite3.Connection, since: float, now: float, heartbeat_s: int) -> float:
-    """Time in [since, now] with no ledger activity of any job: the machine slept or was off.
+def asleep_seconds(conn: sqlite3.Connection, since: float, now: float) -> float:
+    """Time in [since, now] the machine slept or was off, measured by the clocks each run
+    recorded at its start (`core.clocks`); runs recorded without them count no sleep.
 
-    Every job, `health` included (every 30 minutes), records its start; a silence longer
-    than two heartbeats is a gap in which nothing could have run, as opposed to runs that
-    started and failed.
+    A silent stretch without measured sleep is not sleep: the machine was up and the jobs
+    were not run (a broken crontab, a stopped scheduler).
     """
-    starts = (
-        [since]
-        + [
-            float(r[0])
-            for r in conn.execute(
-                "SELECT started_at FROM runs WHERE started_at > ? ORDER BY started_at", (since,)
-            )
-        ]
-        + [now]
-    )
-    return sum(b - a for a, b in itertools.pairwise(starts) if b - a > 2 * heartbeat_s)
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(runs)")}
+    if "awake_s" not in columns:  # a ledger this version has not migrated yet
+        return 0.0
+    previous = conn.execute(
+        "SELECT max(started_at) FROM runs WHERE started_at < ?", (since,)
+    ).fetchone()[0]
+    rows = conn.execute(
+        "SELECT started_at, since_boot_s, awake_s, boot_id FROM runs "
+        "WHERE started_at >= ? AND started_at <= ? ORDER BY started_at",
+        (since if previous is None else previous, now),
+    ).fetchall()
+    samples = [(float(r[0]), RunClocks(r[1], r[2], r[3])) for r in rows]
+    total = 0.0
+    for (wall_a, a), (wall_b, b) in itertools.pairwise(samples):
+        # sleep spanning `since` counts only for its part inside the window
+        total += min(asleep_between(wall_a, a, wall_b, b), wall_b - max(wall_a, since))
+    return total
 
 
 def check_jobs(ctx: HealthContext) -> Iterable[Check]:
     """Each registry job: last success against schedule and grace, failures in a row, and
-    runs missed while the machine was asleep versus runs that failed (last 7 days)."""
+    over the last 7 days the runs missed while the machine slept, the runs missed while it
+    was up (not run: nothing started them) and the runs that failed."""
     from openclaw_infra.core import ledger
     from openclaw_infra.core.jobs import JOBS
 
@@ -121,20 +130,23 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
         ctx.conn.execute("SELECT min(applied_at) FROM schema_migrations").fetchone()[0] or ctx.now
     )
     since = max(installed, ctx.now - WINDOW_S)
-    heartbeat = min(spec.period_s for spec in JOBS)
-    asleep = asleep_seconds(ctx.conn, since, ctx.now, heartbeat)
+    asleep = asleep_seconds(ctx.conn, since, ctx.now)
     for spec in JOBS:
         last = ledger.last_success(ctx.conn, spec.name)
         fails = ledger.failures_in_a_row(ctx.conn, spec.name)
-        failed_7d = ctx.conn.execute(
-            "SELECT count(*) FROM runs WHERE job=? AND status='failed' AND started_at>?",
+        started, failed_7d = ctx.conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status='failed') FROM runs "
+            "WHERE job=? AND started_at>?",
             (spec.name, since),
-        ).fetchone()[0]
+        ).fetchone()
         missed_asleep = int(asleep // spec.period_s)
+        missed = max(0, int((ctx.now - since) // spec.period_s) - started)
+        not_run = max(0, missed - missed_asleep)
         limit = spec.period_s + spec.grace_s
         perf: dict[str, float | int] = {
             f"job_{spec.name}_failures": fails,
             f"job_{spec.name}_missed_asleep": missed_asleep,
+            f"job_{spec.name}_not_run": not_run,
         }
         if last is None:
             state = WARNING if ctx.now - installed > limit else OK
@@ -151,8 +163,11 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
         if fails:
             state = max(state, CRITICAL if fails >= 3 else WARNING)
             text += f", {fails} failure(s) in a row"
-        if state != OK and (missed_asleep or failed_7d):
-            text += f" ({missed_asleep} run(s) missed while asleep, {failed_7d} failed in 7d)"
+        if state != OK and (missed_asleep or not_run or failed_7d):
+            text += (
+                f" ({missed_asleep} run(s) missed while asleep, {not_run} not run, "
+                f"{failed_7d} failed in 7d)"
+            )
         yield Check(f"job:{spec.name}", state, text, perf)
 
 
@@ -225,8 +240,28 @@ class Report:
         return "\n".join(rows)
 
 
+def corrupt_store_check(settings: Settings, problem: str, folded: int) -> Check:
+    """A corrupt infra.sqlite: CRITICAL, naming the file and the command that recovers it
+    (a restore when there is a snapshot, else a rebuild from the transcripts and files)."""
+    from openclaw_infra.ops.backup.catalog import list_snapshots
+
+    if list_snapshots(settings.backups):
+        command = "infra backup restore latest --in-place --yes"
+    else:
+        command = "infra index --rebuild"
+    text = (
+        f"{settings.db_path} is corrupt ({problem}); run `{command}`, which moves it aside "
+        "(kept) and recovers"
+    )
+    if folded:
+        text += f"; {folded} check(s) that read it could not run"
+    return Check("database", CRITICAL, text)
+
+
 def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> Report:
-    """Run every check; a check that itself fails is UNKNOWN, never a crash."""
+    """Run every check; a check that itself fails is UNKNOWN, never a crash, unless it
+    failed because infra.sqlite is corrupt: then one CRITICAL `database` check stands for
+    all of them."""
     start = time.monotonic()
     results: list[Check] = []
     conn = None
@@ -234,6 +269,7 @@ def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> R
         conn = open_readonly(settings)
     except sqlite3.Error as exc:
         results.append(Check("database", CRITICAL, f"{settings.db_path}: {exc}"))
+    problem = probe(settings.db_path)
     ctx = HealthContext(settings, conn)
     for fn in checks if checks is not None else _registry():
         try:
@@ -248,6 +284,12 @@ def run_checks(settings: Settings, checks: Iterable[CheckFn] | None = None) -> R
             )
     if conn is not None:
         conn.close()
+    if problem is None and any(c.state == UNKNOWN for c in results):
+        problem = probe(settings.db_path, thorough=True)  # did they fail on damage?
+    if problem is not None:
+        failed = [c for c in results if c.state == UNKNOWN]
+        ok = [c for c in results if c.state != UNKNOWN]
+        results = [corrupt_store_check(settings, problem, len(failed)), *ok]
     state = max((c.state for c in results), default=UNKNOWN)
     return Report(state, results, round((time.monotonic() - start) * 1000, 1))
 

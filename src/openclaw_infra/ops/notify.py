@@ -25,6 +25,7 @@ from typing import Any
 
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import ConfigError
+from openclaw_infra.core.logging import redact_text, register_secret
 from openclaw_infra.ops.health import Report
 
 ALERT_TIMEOUT_S = 30.0
@@ -81,9 +82,10 @@ def last_alert_state(conn: sqlite3.Connection, exclude_run_id: str) -> str | Non
 
 
 def scrub(text: str, settings: Settings) -> str:
-    """Secrets never leave in a message or a recorded error."""
-    key = settings.api_key
-    return text.replace(key, "[redacted]") if key else text
+    """Secrets never leave in a message or a recorded error: the configured key (registered
+    here too, for a caller that did not start from the CLI) and every key shape."""
+    register_secret(settings.api_key)
+    return redact_text(text)
 
 
 def build_argv(template: str, values: dict[str, str]) -> list[str]:
@@ -164,7 +166,7 @@ def notify_on_change(
     try:
         argv = build_argv(template, values)
     except ConfigError as exc:  # health still reports; the broken setting is the failure
-        return Notification("failed", state, previous, previous, str(exc))
+        return Notification("failed", state, previous, previous, scrub(str(exc), settings))
     if not argv:
         return Notification("disabled", state, previous, state)
     command = os.path.basename(argv[0])

@@ -3,7 +3,8 @@
 A bullet is one line of text plus the refs of the input passages it came from. Model output
 is untrusted in its shape: refs that name no input are discarded (a bullet citing nothing
 real is dropped and counted, never kept with invented provenance), and the text is made
-inert for Markdown so that only our own citation brackets remain brackets.
+inert for Markdown so that only our own citation brackets remain brackets: one line, no
+heading or code fence at its start. Citations pass through `core.mdsafe.identifier`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from openclaw_infra.core.mdsafe import identifier
+
 # `[3]`, `[3, 7]`, `[3; 7]`: bounded repetitions of unambiguous pieces (no nested
 # quantifiers that overlap), so matching stays linear on any input
 _REF_GROUP = re.compile(r"\[\s*(\d{1,6}(?:\s{0,3}[,;]\s{0,3}\d{1,6}){0,200})\s*\]")
 _BULLET_MARK = re.compile(r"^\s{0,8}(?:[-*•]|\d{1,3}[.)])\s+")
 _SPACES = re.compile(r"\s+")
+# what would open a block inside the list item: a heading or a code fence
+_BLOCK_START = re.compile(r"^(?:#|```|~~~)")
 MAX_CITATIONS = 3
 MAX_BULLET_CHARS = 600
 
@@ -55,17 +60,19 @@ def parse_bullets(text: str, valid_refs: Collection[int]) -> tuple[list[Bullet],
 
 
 def markdown_text(text: str) -> str:
-    """One-line, Markdown-inert bullet text: brackets and HTML escaped, length bounded."""
+    """One-line, Markdown-inert bullet text: brackets and HTML escaped, no heading or code
+    fence at its start, length bounded."""
     one_line = _SPACES.sub(" ", text).strip()
     if len(one_line) > MAX_BULLET_CHARS:
         one_line = one_line[: MAX_BULLET_CHARS - 1].rstrip() + "…"
-    return (
+    inert = (
         one_line.replace("\\", "\\\\")
         .replace("[", "\\[")
         .replace("]", "\\]")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
     )
+    return "\\" + inert if _BLOCK_START.match(inert) else inert
 
 
 def render_bullet(bullet: Bullet, citations: Sequence[str]) -> str:
@@ -74,5 +81,5 @@ def render_bullet(bullet: Bullet, citations: Sequence[str]) -> str:
     for citation in citations:
         if citation not in seen:
             seen.append(citation)
-    links = " ".join(f"[{c}]" for c in seen[:MAX_CITATIONS])
+    links = " ".join(f"[{identifier(c)}]" for c in seen[:MAX_CITATIONS])
     return f"- {markdown_text(bullet.text)} {links}"

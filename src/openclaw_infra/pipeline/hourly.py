@@ -194,9 +194,12 @@ class HourlyRun(PeriodRun[Hour, "SummarizeReport"]):
         self, source: Source, batch: Batch, stored: Cursor | None, seen: set[tuple[str, str, str]]
     ) -> SourceWork:
         entries = batch.entries
-        covered = records.covered_entries(
-            self.conn, source.agent, source.session_id, [e.entry_id for e in entries]
-        )
+        agent, session = source.agent, source.session_id
+        covered = records.covered_entries(self.conn, agent, session, [e.entry_id for e in entries])
+        identities = [records.content_identity(e) for e in entries]
+        same = records.covered_contents(self.conn, agent, session, identities)
+        # a rewrite of a transcript covered before content identities: see records
+        legacy = records.legacy_last_hour(self.conn, agent, session) if batch.rewritten else None
         placement = place(
             [e.timestamp for e in entries], now=self.now, fallback=_mtime(source.path, self.now)
         )
@@ -204,11 +207,19 @@ class HourlyRun(PeriodRun[Hour, "SummarizeReport"]):
             if count:
                 self.report.flags[name] = self.report.flags.get(name, 0) + count
         items = []
-        for (entry, cursor), at in zip(batch.items, placement.times, strict=True):
+        for (entry, cursor), at, identity in zip(
+            batch.items, placement.times, identities, strict=True
+        ):
             key = (entry.agent, entry.session_id, entry.entry_id)
-            done = entry.entry_id in covered or key in seen  # a duplicate id is read once
+            hour = Hour.of(at, self.tz)
+            done = (
+                entry.entry_id in covered
+                or identity in same  # the same turn under a new id
+                or (legacy is not None and hour.key() <= legacy)
+                or key in seen  # a duplicate id is read once
+            )
             seen.add(key)
-            items.append(Item(entry, cursor, at, Hour.of(at, self.tz), done))
+            items.append(Item(entry, cursor, at, hour, done))
         return SourceWork(source, batch, items, stored)
 
     # --- the run's periods: hours ------------------------------------------------------
@@ -254,11 +265,7 @@ class HourlyRun(PeriodRun[Hour, "SummarizeReport"]):
         written = self._write_day(day, [section for section, _ in new])
         with transaction(self.conn):
             for section, items in new:
-                records.insert_section(
-                    self.conn,
-                    section,
-                    ((i.entry.agent, i.entry.session_id, i.entry.entry_id) for i in items),
-                )
+                records.insert_section(self.conn, section, (i.entry for i in items))
             if written is not None:
                 outputs.record_write(self.conn, written[0], outputs.HOURLY, written[1])
             for _, items in new:

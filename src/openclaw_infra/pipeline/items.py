@@ -4,17 +4,20 @@ Model output is untrusted in its shape. A line becomes an item only if it is a b
 cites at least one ref we gave (the same rule as hourly bullets, `bullets.parse_bullets`);
 its TAG picks the section (an unknown or missing tag is a summary line, never an error),
 and ACTION/PRIORITY fields (`| owner: … | due: … | status: …`) are read leniently: a due
-date that is not a calendar date is dropped rather than guessed.
+date that is not a calendar date is dropped rather than guessed. Whatever its tag, a line
+that reads as an instruction to the assistant goes to the FLAGGED section (`screened`,
+pipeline/injection.py): shown apart, never promoted into decisions, actions or priorities.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
 from openclaw_infra.pipeline.bullets import parse_bullets
+from openclaw_infra.pipeline.injection import looks_like_instruction
 
 SUMMARY, DECISION, ACTION, QUESTION, PRIORITY, PERSON, PROJECT = (
     "summary",
@@ -26,6 +29,7 @@ SUMMARY, DECISION, ACTION, QUESTION, PRIORITY, PERSON, PROJECT = (
     "project",
 )
 OPEN_ITEM, NEXT = "open", "next"  # weekly sections
+FLAGGED = "flagged"  # instruction-like text: quoted apart, never followed or tracked
 TAGS = {
     "SUMMARY": SUMMARY,
     "DECISION": DECISION,
@@ -141,17 +145,25 @@ def to_item(text: str, refs: tuple[int, ...], sections: Collection[str]) -> Item
     return Item(section, body, refs)
 
 
+def screened(items: Iterable[Item]) -> list[Item]:
+    """`items` with each instruction-like one moved to FLAGGED, its text and refs kept."""
+    return [
+        Item(FLAGGED, item.text, item.refs) if looks_like_instruction(item.text) else item
+        for item in items
+    ]
+
+
 def parse_items(
     text: str, valid_refs: Collection[int], sections: Collection[str]
 ) -> tuple[list[Item], int]:
-    """Items of tagged model output, and how many uncited lines were dropped."""
+    """Items of tagged model output (screened), and how many uncited lines were dropped."""
     bullets, dropped = parse_bullets(text, valid_refs)
     items = []
     for bullet in bullets:
         item = to_item(bullet.text, bullet.refs, sections)
         if item is not None:
             items.append(item)
-    return items, dropped
+    return screened(items), dropped
 
 
 def tagged_line(item: Item) -> str:

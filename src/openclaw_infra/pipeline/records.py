@@ -4,8 +4,15 @@ The hourly Markdown files are rebuilt from these records every time, never appen
 crash after a file was written but before its records committed leaves a file that the next
 run simply rebuilds (its new sections replace the uncommitted ones, no duplicates), and a
 rerun with nothing new renders the same bytes. `summary_covered` lists every entry a section
-summarises, so an entry is summarised once even when its transcript was rewritten and read
-again from the start, or when a later hour of the same transcript was done first.
+summarises, by entry id and by `content_identity`, so an entry is summarised once even when
+its transcript was rewritten and read again from the start (with new entry ids, too), or when
+a later hour of the same transcript was done first.
+
+Rows recorded before the content identity existed carry none, and it cannot be rebuilt from
+the table. For those, `legacy_last_hour` gives the last hour such a row's section covers: a
+rewritten transcript's entries up to that hour count as already summarised (re-summarising
+would append a second copy of every hour; what can be missed is only a late turn of an old
+hour inside such a rewrite).
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from openclaw_infra.core.fsio import sha256_text
+from openclaw_infra.openclaw.entries import Entry
 
 _PARAMS_PER_QUERY = 400  # under SQLite's bound-parameter limit
 
@@ -126,10 +136,17 @@ def next_part(conn: sqlite3.Connection, hour_start: str, agent: str) -> int:
     return int(row[0] or 0) + 1
 
 
+def content_identity(entry: Entry) -> str:
+    """What makes a turn the same turn when a rewrite gives it a new id: its role, timestamp
+    and text. An undated turn has only its position to tell it from a repeated text."""
+    stamp = entry.timestamp.isoformat() if entry.timestamp is not None else f"#{entry.position}"
+    return sha256_text(f"{entry.role}\n{stamp}\n{entry.text}")
+
+
 def insert_section(
-    conn: sqlite3.Connection, section: SectionRecord, covered: Iterable[tuple[str, str, str]]
+    conn: sqlite3.Connection, section: SectionRecord, covered: Iterable[Entry]
 ) -> int:
-    """Record a section and the (agent, session, entry) ids it covers; caller's transaction."""
+    """Record a section and the entries it covers; caller's transaction."""
     cursor = conn.execute(
         f"INSERT INTO summary_sections({_COLUMNS}, created_at) "  # noqa: S608 - fixed columns
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -156,26 +173,52 @@ def insert_section(
     )
     section_id = int(cursor.lastrowid or 0)
     conn.executemany(
-        "INSERT INTO summary_covered(agent, session_id, entry_id, section_id) VALUES (?,?,?,?)",
-        ((agent, session, entry, section_id) for agent, session, entry in covered),
+        "INSERT INTO summary_covered(agent, session_id, entry_id, section_id, content) "
+        "VALUES (?,?,?,?,?)",
+        ((e.agent, e.session_id, e.entry_id, section_id, content_identity(e)) for e in covered),
     )
     return section_id
+
+
+def _covered(
+    conn: sqlite3.Connection, column: str, agent: str, session_id: str, values: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), _PARAMS_PER_QUERY):
+        chunk = list(values[start : start + _PARAMS_PER_QUERY])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            str(row[0])
+            for row in conn.execute(
+                f"SELECT {column} FROM summary_covered WHERE agent=? AND session_id=? "  # noqa: S608
+                f"AND {column} IN ({marks})",
+                (agent, session_id, *chunk),
+            )
+        )
+    return found
 
 
 def covered_entries(
     conn: sqlite3.Connection, agent: str, session_id: str, entry_ids: Sequence[str]
 ) -> set[str]:
     """Which of `entry_ids` of one transcript some section already summarises."""
-    found: set[str] = set()
-    for start in range(0, len(entry_ids), _PARAMS_PER_QUERY):
-        chunk = list(entry_ids[start : start + _PARAMS_PER_QUERY])
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            str(row[0])
-            for row in conn.execute(
-                f"SELECT entry_id FROM summary_covered WHERE agent=? AND session_id=? "  # noqa: S608
-                f"AND entry_id IN ({marks})",
-                (agent, session_id, *chunk),
-            )
-        )
-    return found
+    return _covered(conn, "entry_id", agent, session_id, entry_ids)
+
+
+def covered_contents(
+    conn: sqlite3.Connection, agent: str, session_id: str, identities: Sequence[str]
+) -> set[str]:
+    """Which `content_identity` values of one transcript some section already summarises."""
+    return _covered(conn, "content", agent, session_id, identities)
+
+
+def legacy_last_hour(conn: sqlite3.Connection, agent: str, session_id: str) -> str | None:
+    """The latest hour key a section covered this transcript in through rows recorded
+    without a content identity (before it existed), or None when there are none."""
+    row = conn.execute(
+        "SELECT max(s.hour_start) FROM summary_covered c "
+        "JOIN summary_sections s ON s.id = c.section_id "
+        "WHERE c.agent=? AND c.session_id=? AND c.content IS NULL",
+        (agent, session_id),
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])

@@ -4,7 +4,8 @@ Rendering is a pure function of the recorded sections, so the same records alway
 same bytes: no clock, no locale (weekday names are ours, not strftime's), sorted keys where
 order carries no meaning. The frontmatter says what produced the file (summariser, model,
 prompt version), what it cost (tokens, USD), and what it was made from (each transcript with
-its entry count and a hash of the input), so a reader can judge and re-verify it.
+its entry count and a hash of the input), so a reader can judge and re-verify it. Ids from
+transcripts (agent, session, path) pass through `core.mdsafe.identifier` on their way in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from openclaw_infra import __version__
+from openclaw_infra.core.mdsafe import identifier
 from openclaw_infra.core.outputs import GENERATOR
+from openclaw_infra.pipeline.bullets import markdown_text
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -42,9 +45,9 @@ def _sources(sections: Sequence[SectionRecord]) -> list[dict[str, object]]:
         digest = hashlib.sha256("\n".join(r.sha256 for r in refs).encode()).hexdigest()
         out.append(
             {
-                "agent": agent,
-                "session": session,
-                "path": path,
+                "agent": identifier(agent),
+                "session": identifier(session),
+                "path": identifier(path),
                 "container": refs[0].container,
                 "entries": sum(r.entries for r in refs),
                 "sha256": digest,
@@ -79,7 +82,7 @@ def frontmatter(
             {
                 "hour": s.hour_label,
                 "start": s.hour_start,
-                "agent": s.agent,
+                "agent": identifier(s.agent),
                 "part": s.part,
                 "summarizer": s.summarizer,
                 "entries": s.entries,
@@ -115,9 +118,14 @@ def render_hourly_day(day: date, sections: Sequence[SectionRecord]) -> str:
     previous: tuple[str, str] | None = None
     for section in ordered:
         if (section.hour_start, section.agent) != previous:
-            lines += ["", f"## {section.hour_label} · {section.agent}", ""]
+            lines += ["", f"## {section.hour_label} · {identifier(section.agent)}", ""]
             previous = (section.hour_start, section.agent)
         if section.summarizer == "extractive":
             lines.append(EXTRACTIVE_NOTE)
-        lines.extend(section.body.splitlines())
+        # every body line is a rendered bullet; any other line (a section recorded before ids
+        # were sanitised) is made inert rather than written as raw Markdown
+        lines.extend(
+            line if line.startswith("- ") else markdown_text(line)
+            for line in section.body.splitlines()
+        )
     return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from openclaw_infra import __version__
+from openclaw_infra.core import jsonsafe
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import CantCreateError, InfraError, UsageError
 from openclaw_infra.core.fsio import ensure_private_dir
@@ -216,7 +217,7 @@ class _Handler(socketserver.StreamRequestHandler):
             _reply(self, {"ok": False, "exit_code": 2, "error": error})
             return
         try:
-            req = json.loads(line)
+            req = jsonsafe.loads(line)  # a deep nest is a malformed request
             if not isinstance(req, dict):
                 raise ValueError("not an object")
             if req.get("v") != PROTOCOL:

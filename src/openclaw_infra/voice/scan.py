@@ -95,7 +95,7 @@ def _candidate(entry: os.DirEntry[str], root: Root, allowed: list[Path]) -> Cand
     refused: str | None = None
     try:
         if entry.is_symlink():
-            target = path.resolve()
+            target = Path(os.path.realpath(path))  # a link loop must not raise
             if not _within(target, allowed):
                 refused = f"symlink to {target}, outside the inbox directories"
         st = path.lstat() if refused else path.stat()

@@ -8,7 +8,9 @@ place), written through `atomic_writer`, and given back its recorded mtime.
 - `--in-place` verifies the snapshot first, takes a snapshot of the current state, then maps
   each root back to this machine's paths. Databases are restored *into* the live file with the
   backup API, so open connections (infra's readers, OpenClaw) see one consistent switch
-  instead of a file swapped under them and a stale WAL replayed onto it.
+  instead of a file swapped under them and a stale WAL replayed onto it. A corrupt
+  infra.sqlite cannot be written into: once the snapshot verified, it is moved aside (kept)
+  and the restore fills a fresh file.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from openclaw_infra.core import ledger
+from openclaw_infra.core import db, ledger
 from openclaw_infra.core.config import Settings
+from openclaw_infra.core.db import migrate
 from openclaw_infra.core.errors import DataError, TempFailError, UsageError, os_error_to_infra
 from openclaw_infra.core.fsio import atomic_writer, ensure_private_dir, private_umask
 from openclaw_infra.core.jobs import run_job
@@ -53,6 +56,7 @@ class RestoreResult:
     databases: list[str]
     target: Path | None = None
     pre_restore: str | None = None
+    set_aside: Path | None = None  # the corrupt infra.sqlite, moved aside and kept
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class RestoreResult:
             "bytes": self.bytes,
             "databases": self.databases,
             "pre_restore_snapshot": self.pre_restore,
+            "corrupt_store_set_aside": str(self.set_aside) if self.set_aside else None,
         }
 
 
@@ -177,33 +182,53 @@ def restore_to_target(snapshot: catalog.Snapshot, target: Path) -> RestoreResult
     return result
 
 
+def _verify(snapshot: catalog.Snapshot, scratch: Path) -> None:
+    check = verify_snapshot(snapshot, scratch)
+    if not check.ok:
+        raise DataError(
+            f"snapshot {snapshot.id} failed verification; nothing was restored: {check.problems[0]}"
+        )
+
+
 def restore_in_place(settings: Settings, snapshot: catalog.Snapshot) -> RestoreResult:
     """Restore over this machine's live data (the command asked for --in-place --yes).
 
     Holds the `backup` job lock (no snapshot is taken meanwhile) and the store-write lock
     (infra's writers wait), verifies the snapshot, snapshots the current state, restores.
+    A corrupt infra.sqlite (the ledger this run records in) is moved aside first, once the
+    snapshot verified, so a damaged snapshot leaves everything as it was.
     """
+    scratch = scratch_dir(settings.backups)
+    set_aside = None
+    if db.probe(settings.db_path, thorough=True) is not None:
+        _verify(snapshot, scratch)
+        set_aside = db.set_aside(
+            settings.db_path, settings.locks_dir, derived=[settings.faiss_path]
+        )
     with run_job(settings, "backup") as job:
-        scratch = scratch_dir(settings.backups)
-        check = verify_snapshot(snapshot, scratch)
-        if not check.ok:
-            raise DataError(
-                f"snapshot {snapshot.id} failed verification; nothing was "
-                f"restored: {check.problems[0]}"
-            )
+        if set_aside is None:
+            _verify(snapshot, scratch)
         before = create_snapshot(settings, reason=f"pre-restore of {snapshot.id}")
         with store_write_lock(settings.locks_dir):
             result = _extract(snapshot, root_paths(settings), scratch, live_databases=True)
+            if DB_ARCNAME in result.databases:
+                # derived from the store just replaced: its chunk ids now name other rows,
+                # so it is dropped and the next open rebuilds it from SQLite
+                settings.faiss_path.unlink(missing_ok=True)
         if DB_ARCNAME in result.databases:
             # the ledger itself was just restored, without this run's row: put it back so
-            # the restore is recorded in the ledger it produced
+            # the restore is recorded in the ledger it produced (in the schema of this
+            # version: an older snapshot owes migrations)
+            migrate(job.conn)
             ledger.record_start(job.conn, job.run)
         result.pre_restore = before.snapshot.id
+        result.set_aside = set_aside
         job.run.items = result.files
         job.run.details = {
             "snapshot": before.snapshot.id,
             "bytes": before.snapshot.size,
             "restored": snapshot.id,
             "restored_files": result.files,
+            "corrupt_store_set_aside": str(set_aside) if set_aside else None,
         }
     return result

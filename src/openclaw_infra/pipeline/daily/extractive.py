@@ -5,7 +5,8 @@ hourly extractive summariser's pick over the whole day; the other sections come 
 sentence patterns (decisions, commitments with an owner and a due date, questions,
 priorities) and from the headings of compaction summaries ("Decisions", "Open TODOs",
 "Pending user asks"), which OpenClaw already sorted. People and projects are the capitalised
-names the day's notes mention, with the first sentence naming each.
+names the day's notes mention, with the first sentence naming each. A sentence that reads
+as an instruction to the assistant is flagged, never sorted into a section (`screened`).
 
 Every pattern is an alternation of literals or a single bounded quantifier over a character
 class (no nested or overlapping repetition), so matching is linear on any input.
@@ -36,6 +37,7 @@ from openclaw_infra.pipeline.items import (
     SUMMARY,
     Item,
     parse_date,
+    screened,
 )
 
 DAILY_EXTRACTIVE_VERSION = "daily-extractive-v1"
@@ -229,4 +231,4 @@ def extract_day(passages: Sequence[Passage], day: date) -> list[Item]:
     for section in (DECISION, ACTION, QUESTION, PRIORITY):
         items.extend(buckets[section])
     items.extend(list(names.values())[:MAX_PER_SECTION])
-    return items
+    return screened(items)

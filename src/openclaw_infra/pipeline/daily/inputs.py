@@ -92,6 +92,8 @@ def split_links(line: str) -> tuple[str, list[str]]:
 
 def unescape_markdown(text: str) -> str:
     """Undo `bullets.markdown_text` so the model reads the words, not our escapes."""
+    if text.startswith(("\\#", "\\```", "\\~~~")):
+        text = text[1:]  # the escape before a heading or fence mark
     return (
         text.replace("\\[", "[")
         .replace("\\]", "]")

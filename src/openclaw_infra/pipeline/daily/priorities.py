@@ -11,6 +11,9 @@ specific item, so it stays distinct however close the vectors are: merging is th
 that loses work, a leftover near-duplicate only costs a line.
 
 Ids are stable: `A-`/`P-` plus a hash of the first wording, kept for the item's life.
+
+Mentions arrive screened (items.screened); an item tracked before instruction-like text was
+screened out stays in the store but is neither shown, carried nor matched again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from openclaw_infra.pipeline.digest_records import TrackedItem
+from openclaw_infra.pipeline.injection import looks_like_instruction
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY, Item
 
 if TYPE_CHECKING:
@@ -143,6 +147,9 @@ class Tracker:
     items: list[TrackedItem]
     matcher: Matcher
     changed: dict[str, TrackedItem] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.items = [i for i in self.items if not looks_like_instruction(i.text)]
 
     def open_items(self, kind: str | None = None) -> list[TrackedItem]:
         return [i for i in self.items if i.status == OPEN and (kind is None or i.kind == kind)]

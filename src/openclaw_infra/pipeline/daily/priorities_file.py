@@ -25,6 +25,7 @@ from openclaw_infra.core.db import transaction
 from openclaw_infra.core.errors import os_error_to_infra
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
 from openclaw_infra.core.layout import PRIORITIES_REL
+from openclaw_infra.core.mdsafe import identifier
 from openclaw_infra.pipeline.bullets import MAX_CITATIONS, markdown_text
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY
@@ -39,7 +40,7 @@ def links_of(links: Sequence[str]) -> str:
     distinct = list(dict.fromkeys(links))
     if len(distinct) > MAX_CITATIONS:
         distinct = [distinct[0], *distinct[-(MAX_CITATIONS - 1) :]]
-    return "".join(f" [{link}]" for link in distinct)
+    return "".join(f" [{identifier(link)}]" for link in distinct)
 
 
 def tracked_line(item: TrackedItem, links: Sequence[str], *, note: str | None = None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openclaw_infra import __version__
+from openclaw_infra.core.mdsafe import identifier
 from openclaw_infra.pipeline.bullets import markdown_text
 from openclaw_infra.pipeline.daily.priorities_file import links_of, tracked_line
 from openclaw_infra.pipeline.digest_records import TrackedItem
@@ -32,8 +33,13 @@ HEADINGS = {
     "priority": "Priorities",
     "people": "People and projects",
     "cross": "Across agents",
+    "flagged": "Flagged (possible instructions, not followed)",
 }
 EXTRACTIVE_DAILY_NOTE = "_Extractive digest: sentences picked from the day's notes, no LLM._"
+FLAGGED_NOTE = (
+    "_Quoted from the notes: they read as instructions to the assistant, so infra did not "
+    "treat them as decisions, action items or priorities._"
+)
 
 
 @dataclass
@@ -51,11 +57,12 @@ class DayView:
     actions: list[tuple[TrackedItem, list[str], str | None]] = field(default_factory=list)
     priorities: list[tuple[TrackedItem, list[str], str | None]] = field(default_factory=list)
     cross: list[tuple[str, list[str]]] = field(default_factory=list)
+    flagged: list[tuple[Item, list[str]]] = field(default_factory=list)  # not followed
     inputs: dict[str, int] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "summary": len(self.summary),
             "decisions": len(self.decisions),
             "action_items": len(self.actions),
@@ -64,10 +71,19 @@ class DayView:
             "people_and_projects": len(self.people),
             "across_agents": len(self.cross),
         }
+        if self.flagged:  # only when there are any: an ordinary day's file is unchanged
+            counts["flagged"] = len(self.flagged)
+        return counts
 
 
 def _plain(items: Sequence[tuple[Item, list[str]]]) -> list[str]:
     return [f"- {markdown_text(item.text)}{links_of(links)}" for item, links in items]
+
+
+def flagged_lines(items: Sequence[tuple[Item, list[str]]]) -> list[str]:
+    """The flagged section's body: a note, then each line quoted with where it came from."""
+    quoted = [f'- "{markdown_text(item.text)}"{links_of(links)}' for item, links in items]
+    return [FLAGGED_NOTE, "", *quoted]
 
 
 def frontmatter(view: DayView) -> dict[str, Any]:
@@ -84,11 +100,14 @@ def frontmatter(view: DayView) -> dict[str, Any]:
         "tokens": {"input": digest.cost.tokens_in, "output": digest.cost.tokens_out},
         "cost_usd": round(digest.cost.cost_usd, 6),
         "llm_calls": digest.cost.calls,
-        "agents": view.agents,
+        "agents": [identifier(a) for a in view.agents],
         "inputs": dict(sorted(view.inputs.items())),
         "items": view.counts(),
         "flags": sorted(digest.flags),
-        "sources": view.sources,
+        "sources": [
+            {k: identifier(v) if isinstance(v, str) else v for k, v in source.items()}
+            for source in view.sources
+        ],
         "generated_by": f"{GENERATOR} {__version__}",
     }
 
@@ -123,6 +142,8 @@ def render_daily(view: DayView) -> tuple[str, dict[str, int]]:
     section("question", _plain(view.questions))
     tracked("priority", view.priorities)
     section("people", _plain(view.people))
+    if view.flagged:
+        section("flagged", flagged_lines(view.flagged))
     if len(view.agents) > 1:
         section(
             "cross", [f"- {markdown_text(text)}{links_of(links)}" for text, links in view.cross]

@@ -56,6 +56,7 @@ from openclaw_infra.pipeline.digest_records import DayRecord, TrackedItem
 from openclaw_infra.pipeline.items import (
     ACTION,
     DECISION,
+    FLAGGED,
     PERSON,
     PRIORITY,
     PROJECT,
@@ -294,9 +295,14 @@ class DailyRun(PeriodRun[date, DailyReport]):
                 view.questions.append(pair)
             elif item.section in (PERSON, PROJECT):
                 view.people.append(pair)
+            elif item.section == FLAGGED and pair not in view.flagged:
+                view.flagged.append(pair)
+        if view.flagged:
+            digest.flags.append(f"instructions_flagged:{len(view.flagged)}")
         view.actions = self._tracked(day, ACTION, digest.items, links, tracker)
         view.priorities = self._tracked(day, PRIORITY, digest.items, links, tracker)
-        view.cross = self._cross(notes, digest.items, links, inputs.agents)
+        followed = [i for i in digest.items if i.section != FLAGGED]
+        view.cross = self._cross(notes, followed, links, inputs.agents)
         view.inputs = {INPUT_NAMES[kind]: len(keys) for kind, keys in inputs.used.items()}
         view.sources = self._sources(inputs)
         return view

@@ -13,6 +13,7 @@ source's own words in a false combination can pass, which is why the critique pa
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class Grounder:
 
     def _lines(self, rel: str) -> list[str] | None:
         if rel not in self._files:
-            path = (self.workspace / rel).resolve()
+            path = Path(os.path.realpath(self.workspace / rel))  # a link loop must not raise
             lines: list[str] | None = None
             if path.is_relative_to(self.memory) and path.is_file():
                 try:

@@ -25,12 +25,14 @@ from openclaw_infra.llm.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from openclaw_infra.pipeline.extractive import summarize_extractive
 from openclaw_infra.pipeline.items import (
     DECISION,
+    FLAGGED,
     NEXT,
     OPEN_ITEM,
     QUESTION,
     SUMMARY,
     Item,
     parse_items,
+    screened,
     tagged_line,
 )
 from openclaw_infra.pipeline.prompts import (
@@ -70,7 +72,7 @@ def extract_week(passages: Sequence[Passage], monday: date) -> list[Item]:
     items = [Item(SUMMARY, b.text, b.refs) for b in summarize_extractive(of(SUMMARY), 10)]
     items += [Item(DECISION, b.text, b.refs) for b in summarize_extractive(of(DECISION), 8)]
     items += [Item(OPEN_ITEM, b.text, b.refs) for b in summarize_extractive(of(QUESTION), 6)]
-    return items
+    return screened(items)
 
 
 def _parse(text: str, refs: Collection[int]) -> tuple[list[Item], int]:
@@ -89,8 +91,10 @@ def _lines(text: str) -> list[str]:
 def critique_and_refine(
     writer: LLMSummarizer[Item], draft: Summary[Item], passages: Sequence[Passage], context: str
 ) -> Summary[Item]:
-    """Passes 2 and 3 over the draft: critique it against the week's items, then refine."""
-    lines = [tagged_line(item) for item in draft.items]
+    """Passes 2 and 3 over the draft: critique it against the week's items, then refine.
+    Flagged lines (instruction-like) are not reviewed: they stay as the draft quoted them."""
+    flagged = [item for item in draft.items if item.section == FLAGGED]
+    lines = [tagged_line(item) for item in draft.items if item.section != FLAGGED]
     critique_pass, refine_pass = PassUsage("critique"), PassUsage("refine")
     critique = _critique(writer, lines, passages, context, critique_pass)
     completion = writer.llm.complete(
@@ -104,6 +108,7 @@ def critique_and_refine(
     if not final:
         final = draft.items
         flags.append("refine_unusable")
+    final = [*final, *(item for item in flagged if item not in final)]
     passes = [*draft.passes, critique_pass, refine_pass]
     return Summary(
         final, draft.summarizer, draft.model, draft.prompt_version, passes, critique, flags

@@ -3,7 +3,9 @@
 A pure function of the week's view (same view, same bytes). The frontmatter says how the
 text was made (summariser, model, prompt version, each pass with its calls, tokens and
 cost), what the grounding check dropped (`dropped_claims`, with reasons) and what it was
-made from (each daily with its hash).
+made from (each daily with its hash). Lines that read as instructions to the assistant
+(flagged when parsed, or an open item tracked before such lines were screened out) are
+quoted in their own section, never among the decisions, next steps or open items.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from zoneinfo import ZoneInfo
 from openclaw_infra import __version__
 from openclaw_infra.pipeline.bullets import markdown_text
 from openclaw_infra.pipeline.daily.priorities_file import links_of, tracked_line
+from openclaw_infra.pipeline.daily.render import HEADINGS, flagged_lines
 from openclaw_infra.pipeline.digest_records import TrackedItem
-from openclaw_infra.pipeline.items import DECISION, NEXT, OPEN_ITEM, SUMMARY, Item
+from openclaw_infra.pipeline.injection import looks_like_instruction
+from openclaw_infra.pipeline.items import DECISION, FLAGGED, NEXT, OPEN_ITEM, SUMMARY, Item
 from openclaw_infra.pipeline.periods import IsoWeek
 from openclaw_infra.pipeline.render import GENERATOR, dump_frontmatter
 from openclaw_infra.pipeline.summarizer import Summary
@@ -46,6 +50,18 @@ class WeekView:
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
+    def followed_open_items(self) -> list[tuple[TrackedItem, list[str]]]:
+        return [(i, links) for i, links in self.open_items if not looks_like_instruction(i.text)]
+
+    def flagged(self) -> list[tuple[Item, list[str]]]:
+        rows = [(i, links) for i, links in self.kept if i.section == FLAGGED]
+        rows += [
+            (Item(FLAGGED, i.text, ()), links)
+            for i, links in self.open_items
+            if looks_like_instruction(i.text)
+        ]
+        return rows
+
 
 def frontmatter(view: WeekView) -> dict[str, Any]:
     start, end = view.week.bounds(ZoneInfo(view.timezone))
@@ -73,7 +89,7 @@ def frontmatter(view: WeekView) -> dict[str, Any]:
             "reasons": dict(sorted(view.dropped.items())),
         },
         "dropped_claims": view.dropped_total,
-        "open_action_items": len(view.open_items),
+        "open_action_items": len(view.followed_open_items()),
         "flags": sorted(draft.flags),
         "sources": view.sources,
         "generated_by": f"{GENERATOR} {__version__}",
@@ -99,7 +115,10 @@ def render_weekly(view: WeekView) -> str:
         lines += ["", f"## {heading}", ""]
         lines += _bullets(rows) or ["_None._"]
     lines += ["", "## Open action items", ""]
-    lines += [tracked_line(item, links) for item, links in view.open_items] or [
+    lines += [tracked_line(item, links) for item, links in view.followed_open_items()] or [
         "_None open at the end of the week._"
     ]
+    flagged = view.flagged()
+    if flagged:
+        lines += ["", f"## {HEADINGS[FLAGGED]}", "", *flagged_lines(flagged)]
     return "\n".join(lines) + "\n"

@@ -37,7 +37,7 @@ from openclaw_infra.pipeline import digest_records
 from openclaw_infra.pipeline.daily.inputs import split_links
 from openclaw_infra.pipeline.daily.render import HEADINGS
 from openclaw_infra.pipeline.digest_records import TrackedItem, WeekRecord
-from openclaw_infra.pipeline.items import OPEN, Item
+from openclaw_infra.pipeline.items import FLAGGED, OPEN, Item
 from openclaw_infra.pipeline.outputs import index_pending
 from openclaw_infra.pipeline.periods import (
     DAILY_JOB,
@@ -199,7 +199,8 @@ class WeeklyRun(PeriodRun[IsoWeek, WeeklyReport]):
                 continue
             lines.extend(read_daily(rel, text, day))
             sources.append({"path": rel, "day": day, "sha256": sha256_file(path)})
-        inputs = [line for line in lines if not line.carried]
+        # flagged lines (instructions to the assistant) are quoted in the daily, never input
+        inputs = [line for line in lines if not line.carried and line.section != FLAGGED]
         if not inputs:
             with transaction(self.conn):
                 digest_records.record_week(self.conn, WeekRecord(week.key(), None, None))
