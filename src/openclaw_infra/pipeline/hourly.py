@@ -164,15 +164,9 @@ class HourlyRun(PeriodRun[Hour, "SummarizeReport"]):
         max_hours: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.settings = settings
-        self.conn = conn
+        super().__init__(settings, conn, summarizer, embedder=embedder, now=now, details=details)
         self.cursors = CursorStore(conn, CONSUMER)
-        self.summarizer = summarizer
-        self.embedder = embedder  # called only when a written file needs indexing
-        self.now = now or datetime.now(UTC)
-        self.tz = settings.tz
         self.cap = max_hours or settings.summarize_max_hours_per_run
-        self.details = details if details is not None else {}
         self.report = SummarizeReport(mode=summarizer.name)
         self.errors: list[InfraError] = []
         self.works: list[SourceWork] = []

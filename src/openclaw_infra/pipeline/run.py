@@ -15,7 +15,8 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import InfraError
@@ -23,6 +24,11 @@ from openclaw_infra.core.jobs import run_job
 from openclaw_infra.core.ledger import RunRecord
 from openclaw_infra.llm.client import LLMUnavailableError
 from openclaw_infra.pipeline.summarizer import Summarizer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from openclaw_infra.memory.embedder import Embedder
 
 P = TypeVar("P")
 
@@ -54,6 +60,28 @@ class PeriodRun(ABC, Generic[P, R]):
     oldest_key: ClassVar[str]  # the ledger detail naming the oldest period still owed
     report: R
     details: dict[str, Any]
+
+    def __init__(
+        self,
+        settings: Settings,
+        conn: sqlite3.Connection,
+        summarizer: Summarizer[Any],
+        *,
+        embedder: Callable[[], Embedder],
+        now: datetime | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.summarizer = summarizer
+        self.embedder = embedder  # called only when texts are compared or files indexed
+        self.now = now or datetime.now(UTC)
+        self.tz = settings.tz
+        self.details = details if details is not None else {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of `texts` from the run's embedder (loaded on first use)."""
+        return self.embedder().encode(list(texts))
 
     @abstractmethod
     def owed(self) -> Owed[P]:

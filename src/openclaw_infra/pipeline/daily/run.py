@@ -17,9 +17,9 @@ The run, step by step:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -70,7 +70,7 @@ from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
 from openclaw_infra.pipeline.summarizer import Summarizer, Summary
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 log = structlog.get_logger("infra.daily")
 
@@ -139,20 +139,11 @@ class DailyRun(PeriodRun[date, DailyReport]):
         now: datetime | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.settings = settings
-        self.conn = conn
-        self.summarizer = summarizer
-        self.embedder = embedder  # called only when texts are compared or files indexed
-        self.now = now or datetime.now(UTC)
-        self.tz = settings.tz
-        self.details = details if details is not None else {}
+        super().__init__(settings, conn, summarizer, embedder=embedder, now=now, details=details)
         self.report = DailyReport(mode=summarizer.name)
-        self.matcher = Matcher(self._embed)
+        self.matcher = Matcher(self.embed)
         self.collector = InputCollector(settings, conn, self.now)
         self.tracker = Tracker(digest_records.load_items(conn), self.matcher)
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder().encode(list(texts))
 
     # --- the run's periods: days -----------------------------------------------------------
     def owed(self) -> Owed[date]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -52,7 +52,7 @@ from openclaw_infra.pipeline.weekly.grounding import Grounder
 from openclaw_infra.pipeline.weekly.render import WeekView, render_weekly
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 log = structlog.get_logger("infra.weekly")
 
@@ -147,17 +147,8 @@ class WeeklyRun(PeriodRun[IsoWeek, WeeklyReport]):
         now: datetime | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.settings = settings
-        self.conn = conn
-        self.summarizer = summarizer
-        self.embedder = embedder  # called only when texts are compared or files indexed
-        self.now = now or datetime.now(UTC)
-        self.tz = settings.tz
-        self.details = details if details is not None else {}
+        super().__init__(settings, conn, summarizer, embedder=embedder, now=now, details=details)
         self.report = WeeklyReport(mode=summarizer.name)
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder().encode(list(texts))
 
     # --- the run's periods: ISO weeks ------------------------------------------------------
     def owed(self) -> Owed[IsoWeek]:
@@ -216,7 +207,7 @@ class WeeklyRun(PeriodRun[IsoWeek, WeeklyReport]):
         context = f"ISO week {week.key()}, {week.monday.isoformat()} to {week.sunday.isoformat()}"
         draft = self.summarizer.summarize(passages, context, week.monday)
         view = WeekView(week, self.tz.key, draft, sources=sources)
-        grounder = Grounder(self.settings.workspace, self._embed)
+        grounder = Grounder(self.settings.workspace, self.embed)
         for item in draft.items:
             links = list(dict.fromkeys(inputs[ref - 1].link for ref in item.refs))
             verdict = grounder.check(item.text, links)
