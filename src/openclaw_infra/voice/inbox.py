@@ -11,7 +11,8 @@ Each note is recorded in `owned_files` as pending; `infra transcribe --inbox` in
 pending files once this pass is done, as every writer does (pipeline/outputs.py), through
 `infra serve`'s model when it is up. Without the service the embedder loads here, after
 the command has released Whisper's model: `benchmarks/transcribe.py` measured the run's peak
-RSS at 368 MB with the service's model, 855 MB without it (907 MB before the release).
+RSS at 368 MB for Whisper alone (the service embedding), 855 MB with the embedder loaded here
+(907 MB before the release).
 """
 
 from __future__ import annotations
