@@ -56,3 +56,12 @@ def test_no_heavy_imports(oc_home: OpenClawHome, args: list[str]) -> None:
     )
     loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_building_the_cli_loads_no_settings_or_store() -> None:
+    """`infra --help` builds every command, recall's from its option table: that must not
+    import pydantic or the memory store (it once cost 160 ms of a 250 ms --help)."""
+    probe = "import sys, openclaw_infra.cli; print(' '.join(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(proc.stdout.split())
+    assert not {"pydantic", "pydantic_settings", "openclaw_infra.memory.store"} & loaded

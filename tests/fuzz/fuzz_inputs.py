@@ -233,7 +233,9 @@ def good_line(draw: st.DrawFn, index: int, ts_ms: int | None) -> bytes:
     """Good turn `index`: its token first (so no preamble stripping can take it), then
     hostile text; a hostile entry id made unique by its index."""
     role = draw(st.sampled_from(("user", "assistant")))
-    text = f"{token(index)} {draw(hostile_text)}"
+    # a good line stays under the readers' line limit (an oversized one is skipped and
+    # counted, by design): 8 KiB characters escape to at most 48 KiB of JSON
+    text = f"{token(index)} {draw(hostile_text)[: LINE_LIMIT // 8]}"
     raw_id = draw(st.one_of(st.none(), hostile_id.map(lambda s: f"{s[:300]}-{index}")))
     line = good_object(role, text, entry_id=raw_id, ts_ms=ts_ms)
     return encode_good(line, draw(st.booleans()))

@@ -52,6 +52,8 @@ from fuzz_inputs import (
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from openclaw_infra.openclaw.paths import is_transcript_file
+
 from openclaw_fixtures import SCHEMA_NEW, SCHEMA_OLD
 
 TIMEOUT = 60  # seconds per CLI run; a normal one takes about one
@@ -125,7 +127,9 @@ def hostile_homes(draw: st.DrawFn) -> HostileHome:
     in_file, in_store = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     name = file_name(f"j-{draw(hostile_id)}", ".jsonl") or "j.jsonl"
     return HostileHome(
-        jsonl_name=name if ".jsonl." not in name and ".bak" not in name else "j.jsonl",
+        # a name OpenClaw uses for its side files (`x.bak.jsonl`, `x.jsonl.reset.…`) is not a
+        # transcript by contract (OPENCLAW.md): that draw plants its turns under a plain name
+        jsonl_name=name if is_transcript_file(name) else "j.jsonl",
         jsonl=turns(0, in_file),
         store_schema=draw(st.sampled_from((SCHEMA_OLD, SCHEMA_NEW))),
         store_id=f"s-{draw(hostile_id)}".encode("utf-8", "replace"),

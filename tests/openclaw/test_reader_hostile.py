@@ -12,7 +12,7 @@ import pytest
 
 from openclaw_infra.core import jsonsafe
 from openclaw_infra.openclaw.checks import probe_store
-from openclaw_infra.openclaw.paths import load_sessions_json
+from openclaw_infra.openclaw.paths import is_transcript_file, load_sessions_json
 from openclaw_infra.openclaw.reader import discover_sources, read_all
 from openclaw_infra.openclaw.timezone import detect_timezone, host_timezone
 
@@ -176,3 +176,12 @@ def test_long_ids_sharing_a_prefix_stay_two_entries(oc_home: OpenClawHome) -> No
     assert [e.text for e in entries] == ["turn 1", "turn 2"]
     ids = {e.entry_id for e in entries}
     assert len(ids) == 2 and all(len(i) <= 200 for i in ids)
+
+
+def test_side_files_are_told_by_whole_name_parts() -> None:
+    """OpenClaw's side files are skipped; a name that merely contains "tmp" is a session."""
+    assert not is_transcript_file("abc.tmp.jsonl")
+    assert not is_transcript_file("abc.bak.jsonl")
+    assert not is_transcript_file("abc.jsonl.reset.2026-11-01.jsonl")
+    assert is_transcript_file("abc-topic-my.tmpfile.jsonl")
+    assert is_transcript_file("j-x.tmpish.jsonl")

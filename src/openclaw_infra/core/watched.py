@@ -120,7 +120,7 @@ def refusal(path: Path, roots: Sequence[Path] | None) -> str | None:
     except RefusedFile as refused:
         return refused.reason
     except FileNotFoundError:
-        pass
+        return None  # gone: the reader's "gone" case, not a refusal
     return None
 
 

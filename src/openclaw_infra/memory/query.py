@@ -17,12 +17,12 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import UsageError
-from openclaw_infra.memory.store import KINDS
 
 if TYPE_CHECKING:
     from typing import Self
+
+    from openclaw_infra.core.config import Settings
 
 LIMIT_MAX = 200
 
@@ -74,12 +74,14 @@ class Option:
             raise UsageError(f"{self.flag}: {exc}") from None
 
 
-_DEFAULT_LIMIT = Settings.model_fields["recall_limit"].default
+# What a result can be; the store records it per document. Here, not in the store, so that
+# building the CLI (and `infra --help`) imports neither the store nor pydantic.
+KINDS = ("session", "memory", "voice", "summary")
 OPTIONS = (
     Option(
         "--limit",
         "limit",
-        f"Results, 1-{LIMIT_MAX} (default {_DEFAULT_LIMIT}, the recall_limit setting).",
+        f"Results, 1-{LIMIT_MAX} (default: the OPENCLAW_INFRA_RECALL_LIMIT setting).",
         int,
         "N",
     ),

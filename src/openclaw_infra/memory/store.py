@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 from openclaw_infra.memory.chunking import Chunk, Turn
 
-KINDS = ("session", "memory", "voice", "summary")
-
 
 @dataclass(frozen=True)
 class Generation:

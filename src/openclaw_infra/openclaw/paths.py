@@ -25,6 +25,7 @@ IMPORT_ARCHIVE_DIR = "session-sqlite-import-archive"
 SESSIONS_JSON_MAX_BYTES = 64 * 1024 * 1024
 
 _AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_SIDE_PARTS = frozenset({"jsonl", "bak", "tmp", "deleted", "reset"})
 _TOPIC_SUFFIX = re.compile(r"-topic-[^/]{1,200}$")
 
 
@@ -70,9 +71,10 @@ def is_transcript_file(name: str) -> bool:
     if ".checkpoint." in name:
         return False
     # `.jsonl.reset.*`, `.jsonl.deleted.*`, `.bak`, `.tmp` never end in `.jsonl` except as an
-    # inner part such as `x.bak.jsonl` / `x.tmp.jsonl`: skip those too.
-    stem = name[: -len(".jsonl")]
-    return not any(part in stem for part in (".jsonl.", ".bak", ".tmp", ".deleted", ".reset"))
+    # inner part such as `x.bak.jsonl` / `x.tmp.jsonl`: skip those too, by whole dot-separated
+    # part, so a topic or session name that merely contains "tmp" is still a transcript.
+    parts = name[: -len(".jsonl")].split(".")[1:]
+    return not any(part in _SIDE_PARTS for part in parts)
 
 
 def jsonl_files(

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -68,9 +68,6 @@ from openclaw_infra.pipeline.outputs import index_pending
 from openclaw_infra.pipeline.periods import DAILY_JOB, owed_days, sync_time
 from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
 from openclaw_infra.pipeline.summarizer import Summarizer, Summary
-
-if TYPE_CHECKING:
-    pass
 
 log = structlog.get_logger("infra.daily")
 

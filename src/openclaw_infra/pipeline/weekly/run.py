@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -50,9 +50,6 @@ from openclaw_infra.pipeline.run import Owed, PeriodRun, run_ledgered
 from openclaw_infra.pipeline.summarizer import Summarizer
 from openclaw_infra.pipeline.weekly.grounding import Grounder
 from openclaw_infra.pipeline.weekly.render import WeekView, render_weekly
-
-if TYPE_CHECKING:
-    pass
 
 log = structlog.get_logger("infra.weekly")
 
