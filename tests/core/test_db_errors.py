@@ -6,13 +6,15 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import stat
+import threading
 from collections import namedtuple
 from pathlib import Path
 
 import pytest
 
 from openclaw_infra.core import db
-from openclaw_infra.core.errors import CantCreateError, DataError
+from openclaw_infra.core.db import connect
+from openclaw_infra.core.errors import CantCreateError, DataError, TempFailError
 
 
 def _store(path: Path, rows: int = 200) -> Path:
@@ -160,3 +162,38 @@ def test_set_aside_keeps_the_store_and_its_side_files(tmp_path: Path) -> None:
     path.write_bytes(b"damaged again")
     second = db.set_aside(path, tmp_path / "locks")
     assert second != aside and aside.exists() and second.read_bytes() == b"damaged again"
+
+
+def _hold_exclusive(path: Path) -> sqlite3.Connection:
+    """A rollback-journal connection holding an exclusive lock on `path`."""
+    holder = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_connect_waits_out_a_lock_on_a_fresh_store(tmp_path: Path) -> None:
+    """Switching to WAL needs an exclusive lock; a holder that lets go in time is waited for."""
+    path = tmp_path / "infra.sqlite"
+    holder = _hold_exclusive(path)
+    release = threading.Timer(0.4, holder.rollback)
+    release.start()
+    try:
+        conn = connect(path, busy_timeout_ms=5_000)
+    finally:
+        release.join()
+        holder.close()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_a_lock_held_past_the_timeout_is_a_temporary_failure(tmp_path: Path) -> None:
+    path = tmp_path / "infra.sqlite"
+    holder = _hold_exclusive(path)
+    try:
+        with pytest.raises(TempFailError) as caught:
+            connect(path, busy_timeout_ms=300)
+    finally:
+        holder.close()
+    assert caught.value.exit_code == 75
+    assert str(path) in str(caught.value)

@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from openclaw_infra.core.errors import CantCreateError, DataError, InfraError
+from openclaw_infra.core.errors import CantCreateError, DataError, InfraError, TempFailError
 from openclaw_infra.core.fsio import FILE_MODE, ensure_private_dir, fsync_dir, private_umask
 from openclaw_infra.core.locking import store_write_lock
 from openclaw_infra.core.schema import MIGRATIONS, Migration
 
 # SQLite's primary result codes (the low byte of Python 3.11's `sqlite_errorcode`)
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 10, 11, 13, 26
 # what the same errors say, for exceptions that carry no code
 CORRUPT_TEXTS = ("database disk image is malformed", "file is not a database")
@@ -94,6 +95,34 @@ def readonly_uri(path: Path, *, immutable: bool = False) -> str:
     return path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
 
 
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock we need."""
+    code = _primary_code(exc)
+    if code is not None:
+        return code in (SQLITE_BUSY, SQLITE_LOCKED)
+    return "database is locked" in str(exc)
+
+
+def _until_unlocked(conn: sqlite3.Connection, sql: str, timeout_ms: int) -> None:
+    """Run `sql`, retrying while the database is locked, up to `timeout_ms`.
+
+    Switching a database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY
+    at once (without calling the busy handler) when another connection is creating or
+    switching the same fresh file: eight processes opening a new store together hit it.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 def connect(
     path: Path, *, readonly: bool = False, busy_timeout_ms: int = 15_000
 ) -> sqlite3.Connection:
@@ -114,10 +143,15 @@ def connect(
                 path.chmod(0o600)
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if not readonly:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _until_unlocked(conn, "PRAGMA journal_mode=WAL", busy_timeout_ms)
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise TempFailError(
+                f"{path} stayed locked by another process for {busy_timeout_ms / 1000:.0f} s",
+                hint="run again; the work stays owed",
+            ) from exc
         raise sqlite_error(exc, path) or CantCreateError(f"cannot open {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     if not readonly:
