@@ -73,9 +73,13 @@ def _register() -> None:
     from openclaw_infra.commands import (
         backup,
         daily_sync,
+        feedback,
         health,
         index,
+        lessons,
+        pack,
         recall,
+        schedule,
         serve,
         summarize,
         transcribe,
@@ -86,12 +90,16 @@ def _register() -> None:
         summarize,
         daily_sync,
         weekly_synthesis,
+        lessons,
         index,
         recall,
+        pack,
         serve,
         transcribe,
+        feedback,
         backup,
         health,
+        schedule,
     ):
         module.register(app)
 

@@ -128,7 +128,12 @@ def test_launchd_agents_from_the_same_registry(tmp_path: Path) -> None:
     serve = plistlib.loads((tmp_path / "agents" / "ai.openclaw.infra.serve.plist").read_bytes())
     assert serve["KeepAlive"] is True and serve["ProgramArguments"][1:] == ["serve"]
     health = plistlib.loads((tmp_path / "agents" / "ai.openclaw.infra.health.plist").read_bytes())
-    assert health["ProgramArguments"] == [f"{sys.prefix}/bin/infra", "health", "--quiet"]
+    assert health["ProgramArguments"] == [
+        f"{sys.prefix}/bin/infra",
+        "health",
+        "--quiet",
+        "--notify",
+    ]
     assert health["StartInterval"] == 1800
     assert _deploy(env, "--uninstall").returncode == 0
     assert list((tmp_path / "agents").glob("*.plist")) == []

@@ -15,8 +15,9 @@ import pytest
 
 from openclaw_infra.core.checks import WARNING, Check
 from openclaw_infra.core.config import Settings
+from openclaw_infra.openclaw.send import run_command as run_alert
 from openclaw_infra.ops.health import Report
-from openclaw_infra.ops.notify import build_argv, message_for, run_alert
+from openclaw_infra.ops.notify import build_argv, message_for
 
 from conftest import OpenClawHome
 

@@ -223,6 +223,20 @@ class Settings(BaseSettings):
     alert_channel: str = Field(default="telegram", description="Alert channel.")
     alert_target: str = Field(default="", description="Alert target (chat id); empty = no alerts.")
 
+    # --- service and schedule ----------------------------------------------------------
+
+    # --- retention of infra's own records ------------------------------------------------
+
+    # --- off-site backup (restic) ----------------------------------------------------------
+
+    # --- secrets in snapshots --------------------------------------------------------------
+
+    # --- feedback and lessons --------------------------------------------------------------
+
+    # --- daily brief ---------------------------------------------------------------------
+
+    # --- context after compaction, and signals ------------------------------------------
+
     @field_validator("timezone")
     @classmethod
     def _valid_tz(cls, value: str | None) -> str | None:
@@ -297,6 +311,14 @@ class Settings(BaseSettings):
     @property
     def priorities_path(self) -> Path:
         return MemoryPaths(self.memory_dir).priorities
+
+    @property
+    def lessons_path(self) -> Path:
+        return MemoryPaths(self.memory_dir).lessons
+
+    @property
+    def feedback_key_path(self) -> Path:
+        return DataPaths(self.data).feedback_key
 
     @property
     def tz(self) -> ZoneInfo:

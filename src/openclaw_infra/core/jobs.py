@@ -50,10 +50,10 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(
         "health",
         "*/30 * * * *",
-        ("health", "--quiet"),
+        ("health", "--quiet", "--notify"),
         30 * 60,
         30 * 60,
-        "check freshness and permissions, record the verdict in the ledger",
+        "check freshness and permissions, record the verdict, alert the user on a change",
     ),
     JobSpec(
         "index",
@@ -94,6 +94,14 @@ JOBS: tuple[JobSpec, ...] = (
         DAY,
         6 * HOUR,
         "digest each owed day into memory/daily/ and update memory/priorities.md",
+    ),
+    JobSpec(
+        "lessons",
+        "30 21 * * *",
+        ("lessons",),
+        DAY,
+        6 * HOUR,
+        "turn new bad and fix feedback into memory/lessons.md (after daily-sync)",
     ),
     JobSpec(
         "weekly-synthesis",

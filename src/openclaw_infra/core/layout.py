@@ -24,6 +24,7 @@ DAILY_DIR = "daily"
 WEEKLY_DIR = "weekly"
 VOICE_DIR = "voice"
 PRIORITIES_FILE = "priorities.md"
+LESSONS_FILE = "lessons.md"
 SUMMARY_DIRS = (HOURLY_DIR, DAILY_DIR, WEEKLY_DIR)
 PRIORITIES_REL = f"{MEMORY_DIR}/{PRIORITIES_FILE}"
 
@@ -95,6 +96,12 @@ class DataPaths:
     def voice_quarantine(self) -> Path:
         return self.root / "quarantine" / "voice"
 
+    @property
+    def feedback_key(self) -> Path:
+        """The per-install HMAC key that signs feedback buttons (a secret: never in a
+        snapshot in plain text)."""
+        return self.root / "feedback.key"
+
 
 @dataclass(frozen=True)
 class MemoryPaths:
@@ -117,6 +124,10 @@ class MemoryPaths:
     @property
     def voice(self) -> Path:
         return self.root / VOICE_DIR
+
+    @property
+    def lessons(self) -> Path:
+        return self.root / LESSONS_FILE
 
     @property
     def priorities(self) -> Path:

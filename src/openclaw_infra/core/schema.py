@@ -277,5 +277,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE runs ADD COLUMN boot_id TEXT",
         ),
     ),
+    # --- feedback records (feedback/) ------------------------------------------------
+    # --- context packs and signals (context/) --------------------------------------------
     # append new migrations here
 )

@@ -1,6 +1,7 @@
 """`infra health --notify`: tell the operator when the overall state changes, once.
 
-The alert command is a template split like a shell would (`shlex`), but run without one:
+The alert command is a template split like a shell would (`shlex`), but run without one
+(`openclaw.send.run_command`):
 each `{placeholder}` is filled inside its own argument, so a message with quotes, `;` or
 `$(...)` stays one inert argument. It runs in its own process group with a timeout, and the
 whole group is killed when the time is up (OpenClaw's CLI is a Node process with children).
@@ -16,16 +17,15 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import socket
 import sqlite3
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.errors import ConfigError
 from openclaw_infra.core.logging import redact_text, register_secret
+from openclaw_infra.openclaw.send import run_command
 from openclaw_infra.ops.health import Report
 
 ALERT_TIMEOUT_S = 30.0
@@ -112,32 +112,6 @@ def message_for(report: Report, previous: str, settings: Settings) -> str:
     return scrub(message, settings)[:MESSAGE_MAX_CHARS]
 
 
-def run_alert(argv: list[str], timeout_s: float) -> str | None:
-    """Run the alert command; None when it succeeded, else why it did not."""
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return f"cannot run {argv[0]!r}: {exc.strerror or exc}"
-    try:
-        _, err = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return f"timed out after {timeout_s:g}s"
-    if proc.returncode != 0:
-        tail = (err.strip().splitlines() or ["no message"])[-1][:300]
-        return f"exit {proc.returncode}: {tail}"
-    return None
-
-
 def notify_on_change(
     settings: Settings,
     report: Report,
@@ -170,7 +144,7 @@ def notify_on_change(
     if not argv:
         return Notification("disabled", state, previous, state)
     command = os.path.basename(argv[0])
-    error = run_alert(argv, timeout_s)
+    error = run_command(argv, timeout_s)
     if error is not None:
         return Notification("failed", state, previous, previous, scrub(error, settings), command)
     return Notification("sent", state, previous, state, command=command)

@@ -1,0 +1,2 @@
+"""Context that survives compaction (the context pack and its injector) and signals across
+agents."""
