@@ -20,6 +20,17 @@ echo "== ruff"; ruff check src tests benchmarks; ruff format --check src tests b
 echo "== mypy"; mypy
 # the real OpenClaw for tests/openclaw_it (Node 24 + openclaw from npm, cached between runs)
 echo "== openclaw under test"; "$REPO/scripts/openclaw-under-test.sh" >/dev/null
+# the real restic for tests/ops/test_offsite.py (off-site copies); Debian's package is 0.14
+echo "== restic"
+if ! command -v restic >/dev/null; then
+  if [ "$(uname)" = Darwin ]; then
+    echo "restic is missing: brew install restic (tests/ops/test_offsite.py is skipped without it)"
+  else
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y restic || { $SUDO apt-get update && $SUDO apt-get install -y restic; }
+  fi
+fi
+command -v restic >/dev/null && restic version
 echo "== pytest"
 set +e
 python -m pytest -q -p no:cacheprovider "$@"

@@ -26,14 +26,14 @@ RANKS: dict[str, int] = {
     "feedback": 2,
     "pipeline": 3,
     "serve": 3,
-    "ops": 4,
-    "demo": 4,
     "context": 4,
-    "services": 5,
-    "commands": 6,
-    "cli": 7,
-    "entry": 8,
-    "__main__": 9,
+    "ops": 5,
+    "demo": 5,
+    "services": 6,
+    "commands": 7,
+    "cli": 8,
+    "entry": 9,
+    "__main__": 10,
 }
 MAX_LINES = 500
 

@@ -6,16 +6,89 @@ Command modules are thin and import nothing heavy at module level, so `infra --h
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from openclaw_infra import __version__
 from openclaw_infra.core.errors import InfraError
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import NoSuchOption
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import NoSuchOption  # type: ignore[assignment]
+
+SUGGEST_ALL_UP_TO = 6  # with no close name, a command with this few options lists them all
+
+
+def closest_options(typed: str, names: list[str]) -> list[str]:
+    """The real options `typed` most likely meant: those it is a prefix of (or that are a
+    prefix of it), then those spelled alike, whole or one word of them, then those with its
+    first letter (`--to` -> `--target`, where difflib alone offers `--json` for the shared
+    dashes), else every one of a short list. Compared without dashes, case-insensitive."""
+    bare = typed.lstrip("-").lower()
+    if not bare:
+        return []
+    plain = {name: name.lstrip("-").lower() for name in names}
+    picks = [
+        n for n, p in plain.items() if p.startswith(bare) or (len(p) > 1 and bare.startswith(p))
+    ]
+    alike = difflib.get_close_matches(bare, list(plain.values()), n=3, cutoff=0.6)
+    picks += [n for p in alike for n, q in plain.items() if q == p]
+    if not picks:  # one word of a longer name: `--hourz` -> `--max-hours`
+        picks = [
+            n
+            for n, p in plain.items()
+            if difflib.get_close_matches(bare, p.split("-"), n=1, cutoff=0.75)
+        ]
+    if not picks:
+        picks = [n for n, p in plain.items() if p[0] == bare[0]]
+    if not picks and len(names) <= SUGGEST_ALL_UP_TO:
+        picks = list(names)
+    return list(dict.fromkeys(picks))
+
+
+def _suggest(exc: NoSuchOption) -> None:
+    """Replace click's suggestion (difflib with the dashes, cutoff 0.6) with ours, named
+    from the options of the command that failed to parse; Typer prints it as usual."""
+    ctx = exc.ctx
+    if ctx is None:
+        return
+    names = [
+        name
+        for param in ctx.command.get_params(ctx)
+        if not getattr(param, "hidden", False)
+        for name in (*param.opts, *param.secondary_opts)
+        if name.startswith("-") and name not in ctx.help_option_names
+    ]
+    exc.possibilities = closest_options(exc.option_name, names)
+
+
+class _InfraGroup(TyperGroup):
+    """The root command: an unknown option of any command below it passes through here
+    (each subcommand parses inside the root's invoke), so one place names the real option."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            _suggest(exc)
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NoSuchOption as exc:
+            _suggest(exc)
+            raise
+
+
 app = typer.Typer(
+    cls=_InfraGroup,
     name="infra",
     help="Memory and operations toolkit for the OpenClaw assistant.",
     no_args_is_help=True,
@@ -78,6 +151,7 @@ def _register() -> None:
         index,
         lessons,
         pack,
+        prune,
         recall,
         schedule,
         serve,
@@ -98,6 +172,7 @@ def _register() -> None:
         transcribe,
         feedback,
         backup,
+        prune,
         health,
         schedule,
     ):

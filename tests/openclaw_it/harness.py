@@ -384,3 +384,128 @@ def run_infra(
             f"infra {' '.join(args)} exited {done.returncode}:\n{_tail(done.stderr)}"
         )
     return InfraRun(done.returncode, done.stdout, done.stderr)
+
+
+# --- the gateway, for what `openclaw agent --local` does not run (internal hooks, compaction)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Gateway:
+    """A foreground `openclaw gateway run` on a free loopback port, for one OpenClaw home.
+
+    Internal hooks load only in the gateway, and compaction (`openclaw sessions compact`)
+    needs it; turns sent without `--local` go through it. `stop()` ends the process group.
+    """
+
+    state: OpenClawState
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @classmethod
+    def start(cls, state: OpenClawState, timeout_s: float = 120) -> Gateway:
+        import socket
+
+        port = free_port()
+        state.extra_env["OPENCLAW_GATEWAY_PORT"] = str(port)
+        log = state.root / "gateway.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(state.install.openclaw), "gateway", "run", "--port", str(port)],
+                env=state.env(),
+                cwd=state.home,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        gateway = cls(state, port, process, log)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise OpenClawError(f"gateway exited {process.returncode}:\n{gateway.tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return gateway
+            except OSError:
+                time.sleep(0.5)
+        gateway.stop()
+        raise OpenClawError(f"gateway not listening after {timeout_s:.0f} s:\n{gateway.tail()}")
+
+    def tail(self) -> str:
+        return _tail(self.log.read_text(encoding="utf-8", errors="replace"))
+
+    def turn(self, message: str, *, timeout_s: float = TURN_TIMEOUT_S) -> Turn:
+        """One turn of the agent's main session, through this gateway (its reply JSON is the
+        gateway's shape: no `meta.agentMeta`, so read the session from the store)."""
+        args = ["agent", "--agent", AGENT, "--message", message, "--json"]
+        start = time.perf_counter()
+        reply = self.state.openclaw_json(*args, timeout_s=timeout_s)
+        return Turn(f"agent:{AGENT}:main", message, reply, time.perf_counter() - start)
+
+    def compact(self, key: str = f"agent:{AGENT}:main") -> dict[str, Any]:
+        """`openclaw sessions compact KEY --json`: a real, LLM-summarised compaction."""
+        result = self.state.openclaw_json("sessions", "compact", key, "--json")
+        if not isinstance(result, dict) or not result.get("compacted"):
+            raise OpenClawError(f"sessions compact {key} did not compact: {result!r}")
+        return result
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        self.state.extra_env.pop("OPENCLAW_GATEWAY_PORT", None)
+
+
+def install_hook_pack(state: OpenClawState, source: Path) -> Path:
+    """Copy a hook folder into `<workspace>/hooks/` and enable it, the way deploy.sh does."""
+    if not (source / "HOOK.md").is_file():
+        raise OpenClawError(f"no hook at {source / 'HOOK.md'}")
+    target = state.workspace / "hooks" / source.name
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    state.openclaw("hooks", "enable", source.name)
+    return target
+
+
+# --- the learning loop (feedback buttons, lessons in every prompt) -------------------------
+
+FEEDBACK_SKILL = REPO / "openclaw" / "skills" / "infra-feedback"
+
+
+def enable_bootstrap_files(state: OpenClawState, paths: Sequence[str]) -> None:
+    """Configure and enable OpenClaw's bundled `bootstrap-extra-files` hook, as deploy.sh
+    does: the files at `paths` (relative to the workspace) join every turn's prompt."""
+    state.config_set("hooks.internal.entries.bootstrap-extra-files.paths", list(paths))
+    state.openclaw("hooks", "enable", "bootstrap-extra-files")
+
+
+def request_text(body: dict[str, Any]) -> str:
+    """Every message text of one chat request (system prompt included), joined."""
+    parts = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "\n".join(parts)
+
+
+# OpenClaw loads only these names through bootstrap-extra-files (its workspace policy)
+BOOTSTRAP_BASENAMES = frozenset(
+    {"AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md", "BOOTSTRAP.md", "MEMORY.md"}
+)

@@ -128,6 +128,7 @@ def test_disk_full_mid_write_is_exit_73_and_leaves_nothing(oc_home: OpenClawHome
     """A write that fails for lack of space after the check (another writer filled the
     disk) exits 73 and leaves neither a snapshot nor a temp file."""
     (oc_home.workspace / "memory" / "big.md").write_bytes(os.urandom(2 << 20))
+    connect(oc_home.settings().db_path).close()  # the store exists: the archive hits the limit
     proc = subprocess.run(
         [sys.executable, "-c", DISK_FULL],
         env=oc_home.env,

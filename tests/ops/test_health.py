@@ -161,3 +161,36 @@ def test_a_run_records_its_clocks(oc_home: OpenClawHome) -> None:
     row = conn.execute("SELECT since_boot_s, awake_s FROM runs").fetchone()
     if sys.platform in ("darwin", "linux"):
         assert row[0] is not None and row[1] is not None and row[0] >= row[1] > 0
+
+
+def test_data_size_is_reported_with_perfdata(oc_home: OpenClawHome) -> None:
+    """The data dir's size (without its backups folder) and the backups' are one check line
+    with perfdata; the first line carries both."""
+    settings = oc_home.settings()
+    settings.backups.mkdir(parents=True)
+    (settings.backups / "snap.tar").write_bytes(b"\0" * (3 << 20))
+    (settings.data / "memory.faiss").write_bytes(b"\0" * (2 << 20))
+    check = {c.name: c for c in health.run_checks(settings).checks}["data_size"]
+    assert check.state == health.OK
+    assert check.perf == {"data_size_mb": 2, "backups_size_mb": 3}
+    assert check.summary.startswith(f"2.0 MiB in {settings.data}, backups 3.0 MiB")
+    first = health.run_checks(settings).first_line()
+    assert "data_size_mb=2" in first and "backups_size_mb=3" in first
+
+
+def test_data_size_warns_past_the_setting_naming_the_largest(oc_home: OpenClawHome) -> None:
+    """Past OPENCLAW_INFRA_DATA_WARN_MB the check warns and names what is largest; a backup
+    dir elsewhere is measured there and named."""
+    elsewhere = oc_home.root / "external" / "backups"
+    settings = oc_home.settings(data_warn_mb=1, backup_dir=elsewhere)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    (settings.data / "infra.sqlite.corrupt-x").write_bytes(b"\0" * (3 << 20))
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "snap.tar").write_bytes(b"\0" * (1 << 20))
+    check = {c.name: c for c in health.run_checks(settings, [health.check_data_size]).checks}
+    data_size = check["data_size"]
+    assert data_size.state == health.WARNING
+    assert f"backups 1.0 MiB in {elsewhere}" in data_size.summary
+    assert "over OPENCLAW_INFRA_DATA_WARN_MB=1, largest infra.sqlite.corrupt-x 3 MiB" in (
+        data_size.summary
+    )

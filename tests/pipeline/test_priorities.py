@@ -8,16 +8,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import pytest
-from test_daily import MON, THU, TUE, WED
+from test_daily import MON, MONDAY_DIGEST, THU, TUE, WED, two_agents_monday
 
-from digest_env import daily_sync, local, priorities_path, sections, summarize_until, talk
+from digest_env import (
+    DAILY,
+    daily_path,
+    daily_sync,
+    local,
+    priorities_path,
+    sections,
+    summarize_until,
+    talk,
+)
 from openclaw_infra.core import outputs
 from openclaw_infra.core.checks import OK, WARNING, HealthContext, open_readonly
 from openclaw_infra.core.db import connect, transaction
+from openclaw_infra.feedback import intake
+from openclaw_infra.feedback.tokens import issue
 from openclaw_infra.memory.embedder import HashEmbedder, get_embedder
 from openclaw_infra.pipeline.checks import check_priorities
 from openclaw_infra.pipeline.daily.priorities import Matcher, Tracker, normalise
 from openclaw_infra.pipeline.daily.priorities_file import unedited, write_priorities
+from openclaw_infra.pipeline.digest_records import load_items
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY, Item
 from summarize_env import SummarizeEnv, make_env
 
@@ -151,3 +163,51 @@ def test_edited_priorities_file_is_left_alone_and_health_warns(env: SummarizeEnv
     assert report.priorities == "written" and not update.exists()
     assert any("passport" in line for line in sections(path.read_text())["Priorities"])
     assert WED  # Wednesday had no activity: no daily, no priorities change
+
+
+def test_brief_answers_close_action_items_in_priorities_and_the_next_digest(
+    env: SummarizeEnv,
+) -> None:
+    """A ✅ (a real signed button, recorded as the agent would) on an open action item marks
+    it done in the next digest and priorities.md; a ❌ in words dismisses one, shown even on
+    a day without activity (priorities.md is rewritten, no digest); a ✏️ changes nothing."""
+    two_agents_monday(env)
+    env.fake.reply_when(DAILY, MONDAY_DIGEST)
+    settings = env.settings()
+    daily_sync(settings, now=local(MON, 21, 30), embedder=HashEmbedder)
+    conn = env.db()
+    (invoice,) = [i for i in load_items(conn) if i.kind == ACTION]
+    conn.close()
+    pressed = local(TUE, 8, 0).timestamp()
+    value = issue(settings, invoice.id, "good", now=pressed)
+    intake.record_value(settings, f"callback_data: {value}", now=pressed)
+
+    talk(env, "s2", TUE, ["Remember to renew the passport.", "And call the plumber."])
+    summarize_until(env, local(TUE, 21, 30))
+    env.fake.reply_when(
+        DAILY,
+        "- ACTION: Renew the passport | owner: user | status: open [1]\n"
+        "- ACTION: Call the plumber | owner: user | status: open [2]",
+    )
+    report = daily_sync(settings, now=local(TUE, 21, 30), embedder=HashEmbedder)
+    assert report.answered == 1
+    tuesday = sections(daily_path(env, TUE).read_text())
+    (line,) = [x for x in tuesday["Action items"] if invoice.id in x]
+    assert "status: done (2026-03-03) · answered in the daily brief" in line
+    prio = sections(priorities_path(env).read_text())
+    assert any(invoice.id in x for x in prio["Done in the last 30 days"])
+    assert not any(invoice.id in x for x in prio["Open action items"])
+
+    conn = env.db()
+    tracked = {i.text: i for i in load_items(conn)}
+    conn.close()
+    passport, plumber = tracked["Renew the passport"], tracked["Call the plumber"]
+    intake.record_words(settings, passport.id, "bad", now=local(WED, 9, 0).timestamp())
+    intake.record_words(settings, plumber.id, "fix", note="it is the electrician")
+    report = daily_sync(settings, now=local(WED, 21, 30), embedder=HashEmbedder)
+    assert report.days == ["2026-03-04"] and report.files == [] and report.answered == 1
+    prio = sections(priorities_path(env).read_text())
+    (gone,) = prio["Dismissed in the last 30 days"]
+    assert passport.id in gone and "status: dismissed (2026-03-04)" in gone
+    assert any(plumber.id in x for x in prio["Open action items"])
+    assert not daily_path(env, WED).exists()

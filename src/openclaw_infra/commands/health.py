@@ -26,8 +26,9 @@ def health(
         bool,
         typer.Option(
             "--notify",
-            help="Run the alert command (OPENCLAW_INFRA_ALERT_COMMAND) when the overall state "
-            "changed since the last recorded verdict; records this verdict too.",
+            help="Alert the user (OPENCLAW_INFRA_ALERT_TARGET, or OPENCLAW_INFRA_ALERT_COMMAND) "
+            "when the overall state changed since the last alert, and every "
+            "OPENCLAW_INFRA_ALERT_REMIND_HOURS while CRITICAL lasts; records this verdict too.",
         ),
     ] = False,
 ) -> None:
@@ -45,17 +46,21 @@ def health(
             report = core.run_checks(obj)
         except Exception as exc:  # health's own failure is UNKNOWN, never a traceback
             report = core.Report(core.UNKNOWN, [core.Check("health", core.UNKNOWN, repr(exc))], 0)
-        if quiet or notify:
-            from openclaw_infra.ops.health_record import record_verdict
+    if quiet or notify:
+        from openclaw_infra.ops.health_record import record_verdict
 
-            try:
-                notification = record_verdict(obj, report, notify=notify)
-            except (DataError, CantCreateError) as exc:  # corrupt store, full disk
-                from openclaw_infra.core.logging import redact_text
+        try:
+            if isinstance(obj, ConfigError):  # still record and alert, with what validates
+                from openclaw_infra.ops.alert_config import alert_settings
 
-                typer.echo(
-                    f"infra: verdict not recorded, no alert sent: {redact_text(str(exc))}", err=True
-                )
+                obj = alert_settings()
+            notification = record_verdict(obj, report, notify=notify)
+        except (DataError, CantCreateError, ConfigError) as exc:  # corrupt store, full disk
+            from openclaw_infra.core.logging import redact_text
+
+            typer.echo(
+                f"infra: verdict not recorded, no alert sent: {redact_text(str(exc))}", err=True
+            )
     if quiet:
         raise typer.Exit(report.state)
     if as_json:

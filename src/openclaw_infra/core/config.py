@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openclaw_infra.core.errors import ConfigError
@@ -28,17 +28,14 @@ from openclaw_infra.core.layout import (
     default_data_dir,
     default_state_dir,
 )
+from openclaw_infra.core.settings_loop import LoopSettings
+from openclaw_infra.core.settings_ops import OpsSettings
 
 
-class Settings(BaseSettings):
-    """Every setting infra reads. Env names are `OPENCLAW_INFRA_<FIELD>` unless noted."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=PREFIX,
-        extra="ignore",
-        populate_by_name=True,
-        validate_default=True,
-    )
+class CoreSettings(BaseModel):
+    """The pipeline's own fields of `Settings`, listed first (pydantic orders inherited
+    fields by reverse MRO); operations and the loop back to the user follow
+    (core/settings_ops.py, core/settings_loop.py)."""
 
     # --- paths -------------------------------------------------------------------------
     state_dir: Path = Field(
@@ -215,27 +212,29 @@ class Settings(BaseSettings):
         default=True, description="Include OpenClaw transcripts (JSONL and SQLite, read-only)."
     )
 
-    # --- alerts ------------------------------------------------------------------------
-    alert_command: str = Field(
-        default="openclaw message send --channel {channel} --target {target} --message {message}",
-        description="Command run by `infra health --notify` when the state changes.",
-    )
-    alert_channel: str = Field(default="telegram", description="Alert channel.")
-    alert_target: str = Field(default="", description="Alert target (chat id); empty = no alerts.")
-
-    # --- service and schedule ----------------------------------------------------------
-
-    # --- retention of infra's own records ------------------------------------------------
-
-    # --- off-site backup (restic) ----------------------------------------------------------
-
-    # --- secrets in snapshots --------------------------------------------------------------
-
-    # --- feedback and lessons --------------------------------------------------------------
-
     # --- daily brief ---------------------------------------------------------------------
-
-    # --- context after compaction, and signals ------------------------------------------
+    daily_brief_enabled: bool = Field(
+        default=False,
+        description="After daily-sync, send the newest day's decisions and action items as "
+        "one short message with ✅ / ❌ / ✏️ feedback buttons (`openclaw message send "
+        "--presentation`); needs a target.",
+    )
+    daily_brief_channel: str = Field(
+        default="",
+        description="OpenClaw channel of the daily brief; empty = the alert channel.",
+    )
+    daily_brief_target: str = Field(
+        default="",
+        description="Target of the daily brief (Telegram chat id, @user, ...); empty = the "
+        "alert target (no target: no brief).",
+    )
+    daily_brief_max_items: int = Field(
+        default=8,
+        ge=1,
+        le=20,
+        description="Decisions and action items the daily brief lists (three buttons each); "
+        "the rest stay in the digest file.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -246,6 +245,17 @@ class Settings(BaseSettings):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+
+class Settings(BaseSettings, LoopSettings, OpsSettings, CoreSettings):
+    """Every setting infra reads. Env names are `OPENCLAW_INFRA_<FIELD>` unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
 
     # --- derived paths (their names and shape: core/layout.py) ---------------------------
     @property

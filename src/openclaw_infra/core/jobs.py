@@ -101,7 +101,7 @@ JOBS: tuple[JobSpec, ...] = (
         ("lessons",),
         DAY,
         6 * HOUR,
-        "turn new bad and fix feedback into memory/lessons.md (after daily-sync)",
+        "turn new bad and fix feedback into memory/lessons/MEMORY.md (after daily-sync)",
     ),
     JobSpec(
         "weekly-synthesis",
@@ -119,6 +119,22 @@ JOBS: tuple[JobSpec, ...] = (
         30 * 60,
         "transcribe new voice notes from the inbox into memory/voice/",
     ),
+    JobSpec(
+        "prune",
+        "15 4 * * *",
+        ("prune",),
+        DAY,
+        6 * HOUR,
+        "delete infra's own old ledger runs, logs and quarantine (after the backup has them)",
+    ),
+    JobSpec(
+        "signals",
+        "*/30 * * * *",
+        ("signals", "scan"),
+        30 * 60,
+        30 * 60,
+        "record and send signals: one agent's conversation touched another's open items",
+    ),
 )
 
 
@@ -129,9 +145,112 @@ def job(name: str) -> JobSpec:
     raise KeyError(name)
 
 
-# The resident recall service: started at boot (cron) or kept alive (launchd), not periodic.
+# The resident recall service. launchd runs SERVICE_ARGS and keeps it alive; cron runs
+# SERVICE's `serve --ensure` every few minutes and at boot, which starts the service when it
+# is not running and returns at once either way. Not in JOBS: it has no ledgered runs to age.
 SERVICE_NAME = "serve"
 SERVICE_ARGS: tuple[str, ...] = ("serve",)
+SERVICE = JobSpec(
+    SERVICE_NAME,
+    "*/5 * * * *",
+    ("serve", "--ensure"),
+    5 * 60,
+    5 * 60,
+    "start the resident recall service when it is not running (nothing when it is)",
+)
+
+
+# --- schedules: the registry's defaults, each overridable by a setting -------------------
+
+_FIELDS: tuple[tuple[str, int, int], ...] = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("weekday", 0, 7),
+)
+CRON_FORM = "5 fields: minute hour day-of-month month weekday, numbers, * , - and /N"
+
+
+def _cron_field(text: str, name: str, lo: int, hi: int) -> frozenset[int]:
+    values: set[int] = set()
+    for item in text.split(","):
+        body, _, step_text = item.partition("/")
+        try:
+            step = int(step_text) if step_text else 1
+            if body == "*":
+                first, last = lo, hi
+            elif "-" in body:
+                a, b = body.split("-", 1)
+                first, last = int(a), int(b)
+            else:
+                first = int(body)
+                last = hi if step_text else first
+        except ValueError:
+            raise ValueError(f"{name} field {text!r} is not understood") from None
+        if step < 1 or not lo <= first <= last <= hi:
+            raise ValueError(f"{name} field {text!r}: values run {lo}-{hi}, steps from 1")
+        values.update(range(first, last + 1, step))
+    return frozenset(values)
+
+
+def cron_fields(expr: str) -> tuple[frozenset[int], ...]:
+    """The five fields of a crontab expression as sets of values (weekday 7 is 0); a
+    ValueError says what is wrong. Names (MON, JAN) and @-shortcuts are not accepted."""
+    parts = expr.split()
+    if len(parts) != 5:
+        raise ValueError(f"{expr!r} is not a crontab schedule ({CRON_FORM})")
+    fields = [_cron_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True)]
+    if 7 in fields[4]:
+        fields[4] = (fields[4] - {7}) | {0}
+    return tuple(fields)
+
+
+def period_of(expr: str) -> int:
+    """The longest gap between two runs of `expr`, in seconds (what health allows before a
+    run counts as late). Exact over a week; a day-of-month or month restriction is counted
+    as a month or a year."""
+    minute, hour, dom, month, dow = cron_fields(expr)
+    all_dom, all_dow = len(dom) == 31, len(dow) == 7
+    if len(month) < 12:
+        return 366 * DAY
+    if not all_dom and all_dow:
+        return 31 * DAY
+    week = sorted(d * 1440 + h * 60 + m for d in dow for h in hour for m in minute)
+    gaps = [b - a for a, b in zip(week, [*week[1:], week[0] + 7 * 1440], strict=True)]
+    return max(gaps) * 60
+
+
+def schedule_setting(spec: JobSpec) -> str:
+    """The Settings field that overrides `spec`'s schedule (`schedule_daily_sync`, ...)."""
+    return "schedule_" + spec.name.replace("-", "_")
+
+
+def with_schedule(settings: Settings, spec: JobSpec) -> JobSpec:
+    """`spec` with its schedule setting applied (its period follows); ConfigError (78)
+    names the variable when the value is not a schedule infra can install."""
+    from dataclasses import replace
+
+    from openclaw_infra.core.config import env_name
+    from openclaw_infra.core.errors import ConfigError
+
+    field = schedule_setting(spec)
+    value = getattr(settings, field, None)
+    if not value or value.strip() == spec.schedule:
+        return spec
+    expr = " ".join(value.split())
+    try:
+        period = period_of(expr)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{env_name(field)}: {exc}", hint='e.g. "5 * * * *" (every hour at :05)'
+        ) from None
+    return replace(spec, schedule=expr, period_s=period)
+
+
+def scheduled(settings: Settings) -> tuple[JobSpec, ...]:
+    """The registry as installed: every job with its schedule setting applied."""
+    return tuple(with_schedule(settings, spec) for spec in JOBS)
 
 
 @dataclass

@@ -24,7 +24,9 @@ DAILY_DIR = "daily"
 WEEKLY_DIR = "weekly"
 VOICE_DIR = "voice"
 PRIORITIES_FILE = "priorities.md"
-LESSONS_FILE = "lessons.md"
+# a MEMORY.md basename: OpenClaw's bundled bootstrap-extra-files hook loads only the bootstrap
+# basenames (AGENTS.md, MEMORY.md, ...), so this is how lessons reach every prompt
+LESSONS_FILE = "lessons/MEMORY.md"
 SUMMARY_DIRS = (HOURLY_DIR, DAILY_DIR, WEEKLY_DIR)
 PRIORITIES_REL = f"{MEMORY_DIR}/{PRIORITIES_FILE}"
 

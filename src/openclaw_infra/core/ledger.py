@@ -3,7 +3,8 @@
 The ledger is what `infra health` reads: each run's job, id, times, status, exit code,
 items, tokens, cost and error, and the clocks at its start (`core.clocks`: how long the
 machine slept between runs). Watermarks say what a job has done so far. Their tables are
-migrations in `core/schema.py`.
+migrations in `core/schema.py`. `prune_runs` deletes old runs, never what health reads;
+watermarks are never pruned (they are what a job has done, not a history).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import socket
 import sqlite3
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,3 +125,48 @@ def failures_in_a_row(conn: sqlite3.Connection, job: str) -> int:
             break
         n += 1
     return n
+
+
+# Health reads, per job, the newest success (`last_success`, whatever its age: a weekly job's
+# must outlive any window) and up to the newest 50 runs (`failures_in_a_row`, the summarize
+# check, the last index run); its 7-day counts and sleep measure need less than the shortest
+# retention a setting allows (14 days).
+KEEP_NEWEST_PER_JOB = 50
+PRUNE_BATCH = 500  # rows per write transaction: a writer waits milliseconds, not a whole prune
+
+
+def prunable_runs(
+    conn: sqlite3.Connection,
+    before: float,
+    *,
+    before_by_job: Mapping[str, float] | None = None,
+    keep_newest: int = KEEP_NEWEST_PER_JOB,
+) -> list[tuple[str, str]]:
+    """`(run_id, job)` of runs started before `before` (or the job's own cutoff in
+    `before_by_job`), oldest first, less the newest `keep_newest` runs and the newest
+    success of each job."""
+    cutoffs = dict(before_by_job or {})
+    latest = max([before, *cutoffs.values()])
+    rows = conn.execute(
+        """SELECT run_id, job, started_at FROM (
+               SELECT run_id, job, started_at, status,
+                      row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS nth,
+                      row_number() OVER (PARTITION BY job, status = 'ok'
+                                         ORDER BY started_at DESC) AS nth_alike
+               FROM runs)
+           WHERE started_at < ? AND nth > ? AND NOT (status = 'ok' AND nth_alike = 1)
+           ORDER BY started_at""",
+        (latest, keep_newest),
+    ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows if float(r[2]) < cutoffs.get(str(r[1]), before)]
+
+
+def delete_runs(conn: sqlite3.Connection, run_ids: list[str], *, batch: int = PRUNE_BATCH) -> int:
+    """Delete these runs, `batch` rows per short write transaction; returns rows deleted."""
+    deleted = 0
+    for start in range(0, len(run_ids), batch):
+        chunk = run_ids[start : start + batch]
+        with transaction(conn):
+            cur = conn.executemany("DELETE FROM runs WHERE run_id=?", [(r,) for r in chunk])
+            deleted += cur.rowcount
+    return deleted

@@ -278,6 +278,62 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     # --- feedback records (feedback/) ------------------------------------------------
+    Migration(
+        "feedback-001-records",
+        (
+            # one row per accepted verdict; token_id is a hash of the button value (NULL for
+            # feedback recorded in words), so a replayed button is found, never stored twice
+            """CREATE TABLE feedback (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                created_at REAL NOT NULL,
+                channel TEXT,
+                target TEXT NOT NULL,
+                verdict TEXT NOT NULL CHECK (verdict IN ('good', 'bad', 'fix')),
+                note TEXT,
+                token_id TEXT UNIQUE)""",
+            "CREATE INDEX feedback_target_time ON feedback(target, created_at)",
+            "CREATE INDEX feedback_time ON feedback(created_at)",
+            # a target too long for a 64-byte button travels as this digest
+            """CREATE TABLE feedback_targets (
+                digest TEXT PRIMARY KEY, target TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)""",
+            # refused values, counted per UTC day and reason (never the value itself)
+            """CREATE TABLE feedback_refused (
+                day TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+                last_at REAL NOT NULL, PRIMARY KEY(day, reason))""",
+            # one lesson per target, merged from its bad and fix feedback (feedback/lessons.py)
+            """CREATE TABLE feedback_lessons (
+                target TEXT PRIMARY KEY,
+                said TEXT,
+                links_json TEXT NOT NULL,
+                notes_json TEXT NOT NULL,
+                wording TEXT,
+                bad INTEGER NOT NULL DEFAULT 0,
+                fix INTEGER NOT NULL DEFAULT 0,
+                first_at REAL NOT NULL,
+                last_at REAL NOT NULL)""",
+        ),
+    ),
     # --- context packs and signals (context/) --------------------------------------------
+    Migration(
+        "context-001-signals",
+        (
+            """CREATE TABLE context_signals (
+                id INTEGER PRIMARY KEY,
+                day TEXT NOT NULL,              -- the user's date of the touching turn
+                agent TEXT NOT NULL,            -- whose conversation touched the target
+                citation TEXT NOT NULL,         -- session#entry of that turn
+                target TEXT NOT NULL,           -- tracked item id, or a decision's citation
+                target_agents TEXT NOT NULL,    -- JSON: the agents the target belongs to
+                target_citation TEXT NOT NULL,
+                how TEXT NOT NULL,              -- entity | embedding
+                matched TEXT NOT NULL,          -- the entity, or the similarity
+                text TEXT NOT NULL,             -- the target's text
+                notified_at REAL,
+                notify_error TEXT,
+                created_at REAL NOT NULL,
+                UNIQUE(target, agent, day))""",
+            "CREATE INDEX context_signals_day ON context_signals(day)",
+        ),
+    ),
     # append new migrations here
 )

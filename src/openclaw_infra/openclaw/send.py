@@ -28,9 +28,13 @@ def send_argv(
     dry_run: bool = False,
     openclaw_bin: str = OPENCLAW_BIN,
 ) -> list[str]:
-    """The argv of `openclaw message send` for one message (and optional buttons/card)."""
-    argv = [openclaw_bin, "message", "send", "--channel", channel, "--target", target]
-    argv += ["--message", message]
+    """The argv of `openclaw message send` for one message (and optional buttons/card).
+    An empty `channel` is left out: OpenClaw then uses its only configured channel (it
+    rejects an empty `--channel`)."""
+    argv = [openclaw_bin, "message", "send"]
+    if channel:
+        argv += ["--channel", channel]
+    argv += ["--target", target, "--message", message]
     if presentation is not None:
         argv += ["--presentation", json.dumps(presentation, ensure_ascii=False)]
     if dry_run:
@@ -59,6 +63,17 @@ def run_command(argv: list[str], timeout_s: float = SEND_TIMEOUT_S) -> str | Non
         proc.communicate()
         return f"timed out after {timeout_s:g}s"
     if proc.returncode != 0:
-        tail = (err.strip().splitlines() or ["no message"])[-1][:300]
-        return f"exit {proc.returncode}: {tail}"
+        return f"exit {proc.returncode}: {why_failed(err)}"
     return None
+
+
+def why_failed(stderr: str) -> str:
+    """The line of a sender's stderr that says why: OpenClaw's `Reason:` line, else its first
+    line (what follows are `Fix:`/`Help:` hints), or the last of a Python traceback."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    for line in lines:
+        if "Reason:" in line:
+            return line.split("Reason:", 1)[1].strip()[:300]
+    return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:300]

@@ -30,7 +30,7 @@ from openclaw_infra.core.checks import (
     open_readonly,
 )
 from openclaw_infra.core.clocks import RunClocks, asleep_between
-from openclaw_infra.core.config import Settings
+from openclaw_infra.core.config import Settings, env_name
 from openclaw_infra.core.db import probe
 from openclaw_infra.core.errors import HEALTH_CODES
 from openclaw_infra.core.layout import DataPaths
@@ -87,6 +87,59 @@ def check_disk(ctx: HealthContext) -> Iterable[Check]:
     yield Check("disk", state, f"{free_mb} MiB free on {target}", {"disk_free_mb": free_mb})
 
 
+MIB = 1024 * 1024
+
+
+def tree_sizes(top: Path, skip: Path | None = None) -> dict[str, int]:
+    """Bytes under each entry of `top` (os.scandir, symlinks not followed, `skip` left out):
+    cheap enough for every health run, and it names what grew."""
+    sizes: dict[str, int] = {}
+    skip_key = None if skip is None else os.path.realpath(skip)
+    for first in os.scandir(top):
+        total, stack = 0, [first]
+        while stack:
+            entry = stack.pop()
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if skip_key is None or os.path.realpath(entry.path) != skip_key:
+                        stack.extend(os.scandir(entry.path))
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except (FileNotFoundError, PermissionError):
+                continue  # gone meanwhile, or not ours to read: check_paths reports that
+        sizes[first.name] = total
+    return sizes
+
+
+def check_data_size(ctx: HealthContext) -> Iterable[Check]:
+    """The data dir's size without its backups folder (what `infra prune` keeps in bounds),
+    and the backups' size wherever they are; WARNING past OPENCLAW_INFRA_DATA_WARN_MB."""
+    s = ctx.settings
+    if not s.data.is_dir():
+        return
+    backups = s.backups
+    sizes = tree_sizes(s.data, skip=backups)
+    data_bytes = sum(sizes.values())
+    data_mb = data_bytes // MIB
+    perf: dict[str, float | int] = {"data_size_mb": data_mb}
+    text = f"{data_bytes / MIB:.1f} MiB in {s.data}"
+    if backups.is_dir():
+        backup_bytes = sum(tree_sizes(backups).values())
+        perf["backups_size_mb"] = backup_bytes // MIB
+        text += f", backups {backup_bytes / MIB:.1f} MiB"
+        if s.data.resolve() not in backups.resolve().parents:
+            text += f" in {backups}"
+    state = OK
+    if s.data_warn_mb and data_mb > s.data_warn_mb:
+        state = WARNING
+        name, size = max(sizes.items(), key=lambda kv: kv[1])
+        text += (
+            f": over {env_name('data_warn_mb')}={s.data_warn_mb}, largest {name} "
+            f"{size // MIB} MiB (`infra prune --dry-run` lists what is past its age)"
+        )
+    yield Check("data_size", state, text, perf)
+
+
 WINDOW_S = 7 * 24 * 3600
 
 
@@ -121,7 +174,7 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
     over the last 7 days the runs missed while the machine slept, the runs missed while it
     was up (not run: nothing started them) and the runs that failed."""
     from openclaw_infra.core import ledger
-    from openclaw_infra.core.jobs import JOBS
+    from openclaw_infra.core.jobs import scheduled
 
     if ctx.conn is None or not ctx.table_exists("runs"):
         yield Check("jobs", WARNING, "no job has run yet (the run ledger is empty)")
@@ -131,7 +184,7 @@ def check_jobs(ctx: HealthContext) -> Iterable[Check]:
     )
     since = max(installed, ctx.now - WINDOW_S)
     asleep = asleep_seconds(ctx.conn, since, ctx.now)
-    for spec in JOBS:
+    for spec in scheduled(ctx.settings):
         last = ledger.last_success(ctx.conn, spec.name)
         fails = ledger.failures_in_a_row(ctx.conn, spec.name)
         started, failed_7d = ctx.conn.execute(
@@ -180,9 +233,12 @@ def _registry() -> list[CheckFn]:
     """Every check, in report order: each capability's checks live beside it and import
     only `core.checks`, so importing them here makes no circle (and none imports a heavy
     library: a test inspects sys.modules after `infra health`)."""
+    from openclaw_infra.context.checks import check_signals
+    from openclaw_infra.feedback.checks import check_feedback
     from openclaw_infra.memory.checks import check_index
     from openclaw_infra.openclaw.checks import check_transcripts
-    from openclaw_infra.ops.backup.checks import check_backup, check_drill
+    from openclaw_infra.ops.alert_checks import check_alerts
+    from openclaw_infra.ops.backup.checks import check_backup, check_drill, check_offsite
     from openclaw_infra.pipeline.checks import check_digests, check_summaries
     from openclaw_infra.serve.checks import check_service
     from openclaw_infra.voice.checks import check_voice_inbox, check_voice_quarantine
@@ -191,7 +247,9 @@ def _registry() -> list[CheckFn]:
         check_settings,
         check_paths,
         check_disk,
+        check_data_size,
         check_jobs,
+        check_alerts,
         check_transcripts,
         check_summaries,
         check_digests,
@@ -201,6 +259,9 @@ def _registry() -> list[CheckFn]:
         check_voice_quarantine,
         check_backup,
         check_drill,
+        check_offsite,
+        check_feedback,
+        check_signals,
     ]
 
 

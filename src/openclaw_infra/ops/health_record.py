@@ -9,9 +9,10 @@ from openclaw_infra.ops.notify import Notification, notify_on_change
 
 
 def record_verdict(
-    settings: Settings, report: Report, *, notify: bool = False
+    settings: Settings, report: Report, *, notify: bool = False, now: float | None = None
 ) -> Notification | None:
-    """With `notify`, also alert on a state change, under the same lock as the record."""
+    """With `notify`, also alert (ops.alerts decides what, at `now`), under the same lock as
+    the record, so the alert and the memory of it are one run."""
     outcome = None
     with run_job(settings, "health") as job:
         job.run.items = len(report.checks)
@@ -20,6 +21,6 @@ def record_verdict(
             "problems": [c.name for c in report.checks if c.state],
         }
         if notify:
-            outcome = notify_on_change(settings, report, job.conn, job.run.run_id)
+            outcome = notify_on_change(settings, report, job.conn, job.run.run_id, now=now)
             job.run.details.update(outcome.details())
     return outcome

@@ -5,7 +5,9 @@ search; the service pays that once. It answers on a Unix socket in the data dir 
 of another uid refused where the OS tells), serves clients on threads with searches
 serialised (each takes milliseconds), follows chunks written by other processes through
 `Searcher`'s catch-up, and removes its socket on SIGTERM. The job lock `serve` makes a
-second instance exit 75; a socket file left by a crash is replaced.
+second start say "already running (pid N)" and exit 0; a socket file left by a crash is
+replaced, one that something else listens on is refused (exit 73). Each start is recorded
+(`serve.supervise`) so health can count restarts.
 
 Ops: `ping` (pid, model, counters; for health and for writers choosing a model),
 `recall` (texts and a `RecallQuery`'s wire options, for the full CLI and --batch),
@@ -35,7 +37,7 @@ import structlog
 from openclaw_infra import __version__
 from openclaw_infra.core import jsonsafe
 from openclaw_infra.core.config import Settings
-from openclaw_infra.core.errors import CantCreateError, InfraError, UsageError
+from openclaw_infra.core.errors import CantCreateError, InfraError, LockHeldError, UsageError
 from openclaw_infra.core.fsio import ensure_private_dir
 from openclaw_infra.core.locking import job_lock
 from openclaw_infra.memory.embedder import Embedder
@@ -239,6 +241,22 @@ class _Server(socketserver.ThreadingUnixStreamServer):
     service: RecallService
 
 
+def _listened_on(path: Path) -> bool:
+    """Something listens on `path`: only a refused connection (or no file) means the socket
+    is a dead one's. A connect that times out met a listener whose queue is full."""
+    if not path.is_socket():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except OSError:
+            return True
+    return True
+
+
 @contextlib.contextmanager
 def _bound(settings: Settings, service: RecallService) -> Iterator[_Server]:
     path = settings.socket_path
@@ -249,7 +267,7 @@ def _bound(settings: Settings, service: RecallService) -> Iterator[_Server]:
             hint="use a shorter OPENCLAW_INFRA_DATA_DIR",
         )
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # we hold the serve lock: any socket file here is a dead one's
+        path.unlink()  # we hold the serve lock and nobody answers: a dead service's socket
     old = os.umask(0o177)
     try:
         server = _Server(str(path), _Handler)
@@ -267,31 +285,71 @@ def _bound(settings: Settings, service: RecallService) -> Iterator[_Server]:
             path.unlink()
 
 
+def _already_running(settings: Settings) -> None:
+    from openclaw_infra.serve.supervise import running
+
+    live = running(settings)
+    pid = live.pid if live is not None else "?"
+    state = "" if live is None or live.reply is not None else ", starting"
+    print(f"infra serve: already running (pid {pid}{state})", file=sys.stderr, flush=True)
+
+
 def serve(
     settings: Settings, *, embedder: Embedder | None = None, ready: threading.Event | None = None
 ) -> None:
-    """Run until SIGTERM/SIGINT; the socket is gone when this returns."""
-    with job_lock(settings.locks_dir, "serve"):
-        service = RecallService(settings, embedder)
-        service.warm()
-        with _bound(settings, service) as server:
-            stop = threading.Event()
+    """Run until SIGTERM/SIGINT; the socket is gone when this returns. When a service
+    already runs, say so and return (exit 0: nothing is owed)."""
+    from openclaw_infra.serve.supervise import record_start, record_stop
 
-            def _stop(signum: int, _frame: object) -> None:
-                log.info("serve.stopping", signal=signum)
-                stop.set()
-                threading.Thread(target=server.shutdown, daemon=True).start()
-
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, _stop)
-                signal.signal(signal.SIGINT, _stop)
-            log.info("serve.ready", socket=str(settings.socket_path), pid=os.getpid())
-            print(
-                f"infra serve: listening on {settings.socket_path} (pid {os.getpid()})",
-                file=sys.stderr,
-                flush=True,
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(job_lock(settings.locks_dir, "serve"))
+        except LockHeldError:
+            _already_running(settings)
+            return
+        path = settings.socket_path
+        if _listened_on(path):  # before the model loads: fail in a moment, not seconds
+            raise CantCreateError(
+                f"{path} is in use by a process that is not infra serve (it holds no serve lock)",
+                hint="stop that process, or set OPENCLAW_INFRA_DATA_DIR to another folder",
             )
-            if ready is not None:
-                ready.set()
-            server.serve_forever(poll_interval=0.2)
-            log.info("serve.stopped", served=service.served)
+        run = record_start(settings)
+        code: int = 1
+        error: str | None = "interrupted"
+        try:
+            _run(settings, embedder, ready)
+            code, error = 0, None
+        except InfraError as exc:
+            code, error = exc.exit_code, str(exc)
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record_stop(settings, run, code, error)
+
+
+def _run(settings: Settings, embedder: Embedder | None, ready: threading.Event | None) -> None:
+    service = RecallService(settings, embedder)
+    service.warm()
+    with _bound(settings, service) as server:
+        stop = threading.Event()
+
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("serve.stopping", signal=signum)
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+        log.info("serve.ready", socket=str(settings.socket_path), pid=os.getpid())
+        print(
+            f"infra serve: listening on {settings.socket_path} (pid {os.getpid()})",
+            file=sys.stderr,
+            flush=True,
+        )
+        if ready is not None:
+            ready.set()
+        server.serve_forever(poll_interval=0.2)
+        log.info("serve.stopped", served=service.served)

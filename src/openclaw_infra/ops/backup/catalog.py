@@ -4,10 +4,14 @@ A snapshot is one file `infra-<id>.tar.zst` where `<id>` is its UTC creation tim
 (`20261120T033000Z`, with `-N` appended when two land in the same second), so a listing
 needs no archive to be opened: `infra health` reads only names and sizes. Temp files of a
 writer in progress (`.infra-tmp-…`) never match the pattern, so they are never listed.
+
+The off-site copies' state (`offsite.py`) is kept as watermarks of the `backup` job, named
+here so `infra health` finds it without importing restic's wrapper.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +24,9 @@ ARCHIVE_PREFIX = "infra-"
 ARCHIVE_SUFFIX = ".tar.zst"
 LATEST = "latest"
 _ID_FORMAT = "%Y%m%dT%H%M%SZ"
+# watermarks (job `backup`) of one off-site repository, keyed by a hash of its location
+OFFSITE_JOB = "backup"
+OFFSITE_TAG = "openclaw-infra"  # every restic snapshot infra makes carries it
 _NAME = re.compile(r"^infra-(?P<id>(?P<ts>\d{8}T\d{6}Z)(?:-(?P<n>\d{1,4}))?)\.tar\.zst$")
 
 
@@ -89,3 +96,17 @@ def find_snapshot(directory: Path, snapshot_id: str) -> Snapshot:
     raise NoInputError(
         f"no snapshot {snapshot_id!r} in {directory}", hint="`infra backup list` shows the ids"
     )
+
+
+def _repository_key(repository: str) -> str:
+    return hashlib.sha256(repository.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def offsite_copy_key(repository: str) -> str:
+    """Watermark of the last successful off-site copy into `repository` (JSON: at, ids)."""
+    return f"offsite-copy:{_repository_key(repository)}"
+
+
+def offsite_read_key(repository: str) -> str:
+    """Watermark of the last data read of `repository` (JSON: at, part, parts)."""
+    return f"offsite-read:{_repository_key(repository)}"

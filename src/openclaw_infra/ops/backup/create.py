@@ -3,7 +3,9 @@
 Order matters: free space is checked before anything is written (exit 73, nothing created);
 databases are copied with the backup API into temp files beside the snapshots; the archive
 is written through `atomic_writer`; the new snapshot is read back in full (`verify`); and
-retention runs only with that passed verification in hand.
+retention runs only with that passed verification in hand. With an off-site repository
+configured, the verified snapshot is then copied there (`offsite.py`); when that fails the
+local snapshot stays, and the run exits with the off-site error's code.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from typing import Any
 
 from openclaw_infra import __version__
 from openclaw_infra.core.config import Settings
-from openclaw_infra.core.errors import CantCreateError, DataError, InternalError, os_error_to_infra
+from openclaw_infra.core.errors import (
+    CantCreateError,
+    DataError,
+    InfraError,
+    InternalError,
+    os_error_to_infra,
+)
 from openclaw_infra.core.fsio import ensure_private_dir, fsync_dir, reap_dead_temps
 from openclaw_infra.core.jobs import run_job
 from openclaw_infra.ops import retention
-from openclaw_infra.ops.backup import archive, catalog
+from openclaw_infra.ops.backup import archive, catalog, offsite
+from openclaw_infra.ops.backup.offsite import CopyResult
 from openclaw_infra.ops.backup.sources import (
     FAISS_ARCNAME,
     Selection,
@@ -48,6 +57,7 @@ class CreateResult:
     source_bytes: int
     took_s: float
     pruned: list[str] = field(default_factory=list)
+    offsite: CopyResult | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +71,7 @@ class CreateResult:
             "databases": self.verified.databases,
             "skipped": self.manifest["skipped"],
             "pruned": self.pruned,
+            "offsite": self.offsite.as_json() if self.offsite else None,
         }
 
 
@@ -107,6 +118,7 @@ def _manifest(
         },
         "derived_not_included": [FAISS_ARCNAME],
         "skipped": sel.skipped,
+        "secrets": sel.secrets,  # which secrets were left out or sealed (secrets.py)
         "files": [],
     }
 
@@ -119,8 +131,12 @@ def _stat_entry(arcname: str, kind: str, path: Path) -> dict[str, Any]:
 def create_snapshot(settings: Settings, *, reason: str = "backup") -> CreateResult:
     """Write and verify one snapshot (the caller holds the `backup` job lock)."""
     start = time.monotonic()
+    with select_sources(settings) as sel:  # removes its staged redacted files at the end
+        return _create(settings, sel, reason, start)
+
+
+def _create(settings: Settings, sel: Selection, reason: str, start: float) -> CreateResult:
     backups = settings.backups
-    sel = select_sources(settings)
     check_free_space(settings, estimated_bytes(sel.sources))
     ensure_private_dir(backups)
     reap_dead_temps(backups)
@@ -203,8 +219,9 @@ def prune(settings: Settings, verified: VerifyResult) -> list[str]:
     return pruned
 
 
-def run_backup(settings: Settings) -> CreateResult:
-    """`infra backup` as a job: lock, ledger record, snapshot, verification, retention."""
+def run_backup(settings: Settings, *, offsite_copy: bool = True) -> CreateResult:
+    """`infra backup` as a job: lock, ledger record, snapshot, verification, retention, and
+    the off-site copy when a repository is configured (and `offsite_copy`)."""
     with run_job(settings, "backup") as job:
         result = create_snapshot(settings)
         result.pruned = prune(settings, result.verified)
@@ -216,4 +233,20 @@ def run_backup(settings: Settings) -> CreateResult:
             "pruned": result.pruned,
             "skipped": len(result.manifest["skipped"]),
         }
+        if offsite_copy and offsite.configured(settings):
+            result.offsite = _copy_offsite(settings, result, job.conn)
+            job.run.details["offsite"] = result.offsite.as_json()
     return result
+
+
+def _copy_offsite(settings: Settings, result: CreateResult, conn: sqlite3.Connection) -> CopyResult:
+    """The off-site copy; its failure keeps the error's exit code and says, in its one
+    line, that the local snapshot was made."""
+    try:
+        return offsite.replicate(settings, result.snapshot, conn)
+    except InfraError as exc:
+        raise type(exc)(
+            f"snapshot {result.snapshot.id} was made and verified locally, "
+            f"but its off-site copy failed: {exc.message}",
+            hint=exc.hint,
+        ) from exc

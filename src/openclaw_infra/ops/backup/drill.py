@@ -7,6 +7,11 @@ restored database, then rebuilds the memory index from the restored tree alone b
 directories all point into that tree, and compares the rebuilt chunk count with the count
 the snapshot's store held. The FAISS file is not in snapshots; this is what shows it need
 not be. The result goes into the ledger as a run of the `backup-drill` job.
+
+With an off-site repository configured, drills alternate between the newest local snapshot
+and the newest off-site one (the source of the previous finished drill decides); an
+off-site drill first runs `restic check` (with its scheduled data read), then restores the
+copy through `offsite.fetched`, so the very same restore, checks and rebuild run on it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from openclaw_infra.core import ledger
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import connect
 from openclaw_infra.core.errors import (
@@ -32,11 +38,12 @@ from openclaw_infra.core.errors import (
 )
 from openclaw_infra.core.jobs import run_job
 from openclaw_infra.core.layout import DataPaths
-from openclaw_infra.ops.backup import catalog
+from openclaw_infra.ops.backup import catalog, offsite
 from openclaw_infra.ops.backup.archive import read_manifest
 from openclaw_infra.ops.backup.restore import restore_to_target
 from openclaw_infra.ops.backup.sources import integrity_check
 
+Source = Literal["local", "offsite"]
 REBUILD_TIMEOUT_S = 3600
 # what the rebuild must not inherit: any path that leads back to the live installation
 _PATH_VARS = (
@@ -63,9 +70,15 @@ class DrillResult:
     index: dict[str, Any] | None = None
     restore_s: float = 0.0
     rebuild_s: float = 0.0
+    source: Source = "local"
+    offsite_id: str | None = None  # the restic snapshot, for an off-site drill
+    offsite_check: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "source": self.source,
+            "offsite_id": self.offsite_id,
+            "offsite_check": self.offsite_check,
             "snapshot": self.snapshot,
             "files": self.files,
             "bytes": self.bytes,
@@ -191,12 +204,53 @@ def _compare(manifest: dict[str, Any], result: DrillResult) -> None:
         )
 
 
-def run_drill(settings: Settings, *, rebuild: bool = True) -> DrillResult:
-    """`infra backup drill` as the `backup-drill` job: the newest snapshot, recorded."""
-    with run_job(settings, "backup-drill") as job:
-        snapshot = catalog.find_snapshot(settings.backups, catalog.LATEST)
-        job.run.details = {"snapshot": snapshot.id}
+def next_source(settings: Settings, conn: sqlite3.Connection) -> Source:
+    """Local when no repository is configured; otherwise the other source than the last
+    finished drill's (ok or failed, so each source comes round every other drill)."""
+    if not offsite.configured(settings):
+        return "local"
+    for row in ledger.last_runs(conn, "backup-drill", 20):
+        if row["status"] == "running":
+            continue
+        try:
+            details = json.loads(row["details"] or "{}")
+        except ValueError:
+            details = {}
+        last = details.get("source", "local") if isinstance(details, dict) else "local"
+        return "local" if last == "offsite" else "offsite"
+    return "local"
+
+
+def _drill_offsite(settings: Settings, result_of: dict[str, Any], *, rebuild: bool) -> DrillResult:
+    checked = offsite.check(settings)
+    if not checked.ok:
+        raise DataError(
+            f"off-site drill: restic check found damage in {checked.repository}: "
+            f"{checked.problems[0]}"
+        )
+    with offsite.fetched(settings, catalog.LATEST) as (snapshot, row):
+        result_of["snapshot"] = f"{snapshot.id} (off-site {row['id']})"
         result = drill_snapshot(settings, snapshot, rebuild=rebuild)
+    result.source, result.offsite_id = "offsite", row["id"]
+    result.offsite_check = checked.as_json()
+    return result
+
+
+def run_drill(
+    settings: Settings, *, rebuild: bool = True, source: Source | None = None
+) -> DrillResult:
+    """`infra backup drill` as the `backup-drill` job, recorded: the newest snapshot of
+    `source`, by default alternating local and off-site (`next_source`)."""
+    with run_job(settings, "backup-drill") as job:
+        chosen = source or next_source(settings, job.conn)
+        if chosen == "offsite":
+            offsite.require(settings)
+            job.run.details = {"source": "offsite"}
+            result = _drill_offsite(settings, job.run.details, rebuild=rebuild)
+        else:
+            snapshot = catalog.find_snapshot(settings.backups, catalog.LATEST)
+            job.run.details = {"source": "local", "snapshot": snapshot.id}
+            result = drill_snapshot(settings, snapshot, rebuild=rebuild)
         job.run.items = result.files
         job.run.details = result.as_json()
     return result

@@ -4,7 +4,9 @@ Archive paths start with the role of their root, never an absolute path, so a sn
 restores onto another machine or into a scratch directory:
 
 - `data/`: infra's `infra.sqlite` and `config.env` (the FAISS file is derived and left out:
-  `infra index --rebuild` recreates it, and the drill proves that it does),
+  `infra index --rebuild` recreates it, and the drill proves that it does); `config.env`
+  without its secret values, and those and the secret files only ever age-encrypted, as
+  `data/secrets.age` (`secrets.py`),
 - `workspace/`: the Markdown infra writes (`memory/hourly|daily|weekly|voice`), plus
   `MEMORY.md` and the whole `memory/` tree when `backup_include_workspace` is on,
 - `state/`: OpenClaw's transcripts (`agents/<agent>/sessions/*.jsonl`, `sessions.json`, and
@@ -18,8 +20,11 @@ backup API in one step, which reads one consistent snapshot while writers carry 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +35,7 @@ from openclaw_infra.core.errors import CantCreateError, DataError, TempFailError
 from openclaw_infra.core.fsio import TMP_PREFIX
 from openclaw_infra.core.layout import DB_FILE, FAISS_FILE
 from openclaw_infra.openclaw import paths as oc_paths
+from openclaw_infra.ops.backup import secrets
 
 Kind = Literal["file", "sqlite"]
 ROOTS = ("data", "state", "workspace")
@@ -49,6 +55,22 @@ class Source:
 class Selection:
     sources: list[Source] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # symlinks, sockets: named, not copied
+    secrets: dict[str, Any] = field(default_factory=dict)  # the manifest's `secrets` section
+    # private temp dir holding the generated members (redacted config.env, secrets.age),
+    # made only when needed: no plain secret is ever in it; removed by close(), or when the
+    # selection is collected (a SIGKILLed run leaves it to the system's temp cleaning)
+    staging: Path | None = None
+
+    def close(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+    def __enter__(self) -> Selection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def root_paths(settings: Settings) -> dict[str, Path]:
@@ -87,6 +109,7 @@ def select_sources(settings: Settings) -> Selection:
     if settings.db_path.is_file():
         sel.sources.append(Source(DB_ARCNAME, settings.db_path, "sqlite"))
     _add_file(sel, "data", data, settings.config_file)
+    protected = _protect_secrets(settings, sel)
 
     ws = settings.workspace
     if settings.backup_include_workspace:
@@ -114,7 +137,37 @@ def select_sources(settings: Settings) -> Selection:
                 sel.sources.append(
                     Source(f"state/{db.relative_to(state).as_posix()}", db, "sqlite")
                 )
+    # a secret file that also lies in a selected tree is never archived in plain text
+    sel.sources = [s for s in sel.sources if s.path.absolute() not in protected]
     return sel
+
+
+def _protect_secrets(settings: Settings, sel: Selection) -> set[Path]:
+    """Swap the live config.env for its redacted copy, add `data/secrets.age` after it, and
+    fill `sel.secrets`; returns the secret files' paths, which no source may name."""
+
+    def staging() -> Path:
+        if sel.staging is None:
+            sel.staging = Path(tempfile.mkdtemp(prefix="infra-secrets-"))
+            weakref.finalize(sel, shutil.rmtree, sel.staging, ignore_errors=True)
+        return sel.staging
+
+    try:
+        protected = secrets.stage(settings, staging)
+    except BaseException:
+        sel.close()
+        raise
+    if protected.config is not None:
+        sel.sources = [
+            Source(s.arcname, protected.config, "file")
+            if s.arcname == secrets.CONFIG_ARCNAME
+            else s
+            for s in sel.sources
+        ]
+    if protected.sealed is not None:
+        sel.sources.append(Source(secrets.SECRETS_ARCNAME, protected.sealed, "file"))
+    sel.secrets = protected.section
+    return protected.exclude
 
 
 def estimated_bytes(sources: list[Source]) -> int:

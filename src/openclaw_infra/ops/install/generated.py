@@ -4,14 +4,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
 
 from openclaw_infra.core.config import Settings, env_name
+from openclaw_infra.core.jobs import JOBS, SERVICE, schedule_setting
 from openclaw_infra.ops.install.crontab import render_crontab
 
 PLACEHOLDERS = {"anthropic_api_key": "sk-ant-REPLACE-ME", "alert_target": "123456789"}
+
+
+def _example_values() -> dict[str, str]:
+    """Shown instead of a default: placeholders for secrets, and each schedule setting's
+    registry default (the setting itself defaults to empty, meaning that default)."""
+    schedules = {schedule_setting(spec): f'"{spec.schedule}"' for spec in (*JOBS, SERVICE)}
+    return {**PLACEHOLDERS, **schedules}
 
 
 def render_example_env() -> str:
@@ -22,11 +31,12 @@ def render_example_env() -> str:
         "# `python -m openclaw_infra.ops.install.generated`; do not edit by hand.",
         "",
     ]
+    examples = _example_values()
     for name, info in Settings.model_fields.items():
         desc = info.description or ""
         out.extend("# " + line for line in textwrap.wrap(desc, 88))
-        if name in PLACEHOLDERS:
-            value = PLACEHOLDERS[name]
+        if name in examples:
+            value = examples[name]
         else:
             default = info.get_default(call_default_factory=False)
             value = "" if default is None or info.default_factory else str(default)
@@ -38,10 +48,18 @@ def render_example_env() -> str:
 
 
 def main() -> None:
-    """`generated [ROOT]` rewrites the committed files; `generated crontab BIN` prints the
-    block deploy.sh installs, with the absolute path of the installed `infra`."""
+    """`generated [ROOT]` rewrites the committed files. `generated crontab BIN` prints what
+    `infra schedule --bin BIN` prints, without the CLI's start-up (which creates the log
+    dir): `deploy.sh --dry-run` shows the block with it and changes nothing."""
     if len(sys.argv) == 3 and sys.argv[1] == "crontab":
-        sys.stdout.write(render_crontab(sys.argv[2]))
+        from openclaw_infra.core.config import load_settings
+        from openclaw_infra.core.errors import InfraError
+
+        try:
+            sys.stdout.write(render_crontab(sys.argv[2], load_settings(), os.environ))
+        except InfraError as exc:
+            sys.stderr.write(f"infra: error: {exc}\n")
+            raise SystemExit(exc.exit_code) from None
         return
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
     (root / "config.example.env").write_text(render_example_env(), encoding="utf-8")

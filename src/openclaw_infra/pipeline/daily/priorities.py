@@ -14,6 +14,11 @@ Ids are stable: `A-`/`P-` plus a hash of the first wording, kept for the item's 
 
 Mentions arrive screened (items.screened); an item tracked before instruction-like text was
 screened out stays in the store but is neither shown, carried nor matched again.
+
+The user answers open action items from the daily brief (brief.py): a ✅ (verdict `good`)
+marks one done, a ❌ (`bad`) dismisses it; the next daily-sync applies the newest verdict of
+each open item before it digests the day, so priorities.md and the digest show it closed.
+A ✏️ (`fix`) changes nothing here: the agent takes the correction in words.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +37,8 @@ from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY, Item
 if TYPE_CHECKING:
     import numpy as np
 
+DISMISSED = "dismissed"  # the user dropped the item (❌ in the daily brief)
+CLOSING_VERDICTS = {"good": DONE, "bad": DISMISSED}
 MERGE_SIMILARITY = 0.85
 MAX_LINKS = 6
 PREFIX = {ACTION: "A", PRIORITY: "P"}
@@ -201,3 +208,18 @@ class Tracker:
             found.closed_link = links[0] if links else None
         self.changed[found.id] = found
         return Touched(found, mention, links, new, closed_today)
+
+    def apply_feedback(self, day: str, verdicts: Mapping[str, str]) -> list[TrackedItem]:
+        """Close the open action items whose newest verdict closes them (see the module
+        docstring), on `day`; the items closed."""
+        closed = []
+        for item in self.open_items(ACTION):
+            status = CLOSING_VERDICTS.get(verdicts.get(item.id, ""))
+            if status is None:
+                continue
+            item.status = status
+            item.closed_day = day
+            item.closed_link = None  # closed by the user's answer, not by a conversation
+            self.changed[item.id] = item
+            closed.append(item)
+        return closed

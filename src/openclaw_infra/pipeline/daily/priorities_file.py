@@ -27,6 +27,7 @@ from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
 from openclaw_infra.core.layout import PRIORITIES_REL
 from openclaw_infra.core.mdsafe import identifier
 from openclaw_infra.pipeline.bullets import MAX_CITATIONS, markdown_text
+from openclaw_infra.pipeline.daily.priorities import DISMISSED
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY
 from openclaw_infra.pipeline.render import GENERATOR, dump_frontmatter
@@ -50,7 +51,7 @@ def tracked_line(item: TrackedItem, links: Sequence[str], *, note: str | None = 
         parts.append(f"owner: {markdown_text(item.owner or 'unassigned')}")
         parts.append(f"due: {item.due or 'none'}")
     status = f"status: {item.status}"
-    if item.status == DONE and item.closed_day:
+    if item.status != OPEN and item.closed_day:
         status += f" ({item.closed_day})"
     parts.append(status)
     if note:
@@ -68,6 +69,11 @@ def render_priorities(items: Sequence[TrackedItem], as_of: date) -> str:
     )
     done = sorted(
         (i for i in items if i.status == DONE and (i.closed_day or "") >= cutoff),
+        key=lambda i: (i.closed_day or "", i.id),
+        reverse=True,
+    )
+    dismissed = sorted(
+        (i for i in items if i.status == DISMISSED and (i.closed_day or "") >= cutoff),
         key=lambda i: (i.closed_day or "", i.id),
         reverse=True,
     )
@@ -102,6 +108,9 @@ def render_priorities(items: Sequence[TrackedItem], as_of: date) -> str:
     lines += [
         tracked_line(i, [i.closed_link] if i.closed_link else i.sources[-1:]) for i in done
     ] or ["_Nothing marked done._"]
+    if dismissed:  # only when there are any: a file without answers keeps its bytes
+        lines += ["", f"## Dismissed in the last {DONE_SHOWN_DAYS} days", ""]
+        lines += [tracked_line(i, i.sources[-1:]) for i in dismissed]
     return "\n".join(lines) + "\n"
 
 

@@ -11,13 +11,17 @@ The run, step by step:
    items, the compaction cursors and the watermark in one transaction. A failure before
    that commit (LLM unavailable: exit 75) leaves the day owed; its rerun replaces any file
    the failed attempt wrote, so nothing is half-written or duplicated.
-3. Written files are indexed into the memory store.
+   Before digesting, the user's answers from the daily brief close open action items
+   (priorities.Tracker.apply_feedback): the day's digest and priorities.md show them closed.
+3. The newest written day's brief (brief.py), when enabled, is queued with its day and sent
+   after the last day; a failed send is recorded and retried, never fails the run.
+4. Written files are indexed into the memory store.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -31,10 +35,12 @@ from openclaw_infra.core.errors import InfraError
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
 from openclaw_infra.core.layout import DAILY_DIR, PRIORITIES_REL, output_rel
 from openclaw_infra.core.ledger import get_watermark, set_watermark
+from openclaw_infra.feedback.store import latest_verdicts
 from openclaw_infra.llm.mapreduce import Passage
 from openclaw_infra.memory.embedder import Embedder
 from openclaw_infra.openclaw.cursors import CursorStore
 from openclaw_infra.pipeline import digest_records
+from openclaw_infra.pipeline.daily import brief as daily_brief
 from openclaw_infra.pipeline.daily.digest import DayContext
 from openclaw_infra.pipeline.daily.inputs import (
     COMPACTION,
@@ -57,6 +63,7 @@ from openclaw_infra.pipeline.items import (
     ACTION,
     DECISION,
     FLAGGED,
+    OPEN,
     PERSON,
     PRIORITY,
     PROJECT,
@@ -102,6 +109,8 @@ class DailyReport:
     priorities: str = "untouched"  # written | conflict | untouched
     indexed: int = 0
     flags: dict[str, int] = field(default_factory=dict)
+    answered: int = 0  # open action items closed by the user's answers from the brief
+    brief: daily_brief.Delivery = field(default_factory=lambda: daily_brief.Delivery("off"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +127,8 @@ class DailyReport:
             "priorities": self.priorities,
             "indexed_files": self.indexed,
             "flags": dict(sorted(self.flags.items())),
+            "answered_items": self.answered,
+            "brief": self.brief.as_dict(),
         }
 
 
@@ -141,6 +152,7 @@ class DailyRun(PeriodRun[date, DailyReport]):
         self.matcher = Matcher(self.embed)
         self.collector = InputCollector(settings, conn, self.now)
         self.tracker = Tracker(digest_records.load_items(conn), self.matcher)
+        self.answered: list[TrackedItem] = []  # closed by the user, not yet in a digest
 
     # --- the run's periods: days -----------------------------------------------------------
     def owed(self) -> Owed[date]:
@@ -166,11 +178,32 @@ class DailyRun(PeriodRun[date, DailyReport]):
     def kept_errors(self) -> list[InfraError]:
         return self.collector.errors
 
+    def after_periods(self) -> None:
+        """Send the brief owed (this run's newest day, or one an earlier run failed to send)."""
+        self.report.brief = daily_brief.deliver(self.settings, self.conn, now=self.now)
+        self.details["brief"] = self.report.brief.as_dict()  # the ledger, for health
+
+    def _apply_answers(self, day: date, tracker: Tracker) -> list[TrackedItem]:
+        """The user's ✅ / ❌ on open action items, applied before the day is digested."""
+        open_ids = [item.id for item in tracker.open_items(ACTION)]
+        verdicts = latest_verdicts(self.conn, open_ids) if open_ids else {}
+        closed = tracker.apply_feedback(day.isoformat(), verdicts)
+        self.report.answered += len(closed)
+        self.answered += closed
+        return closed
+
     def _do_day(self, day: date, collector: InputCollector, tracker: Tracker) -> None:
+        answered = self._apply_answers(day, tracker)
         inputs = collector.for_day(day)
         key = day.isoformat()
         if inputs.empty:
-            self._commit(inputs, DayRecord(key, None, None), tracker, None, None)
+            priorities = None
+            if answered:  # no digest today, but priorities.md shows the answers now
+                priorities = write_priorities(
+                    self.settings, self.conn, render_priorities(tracker.items, day)
+                )
+                self._count_priorities(priorities.conflict)
+            self._commit(inputs, DayRecord(key, None, None), tracker, None, priorities)
             collector.committed(inputs)
             self.report.days.append(key)
             self.report.empty_days += 1
@@ -192,6 +225,7 @@ class DailyRun(PeriodRun[date, DailyReport]):
         context = DayContext(day, inputs.agents, tracker.open_items())
         digest = self.summarizer.summarize(passages, context.text(), day)
         view = self._view(day, inputs, digest, tracker)
+        self.answered = []  # shown in this digest
         text, item_lines = render_daily(view)
         rel = output_rel(DAILY_DIR, f"{key}.md")
         outputs.refuse_foreign(self.conn, self.settings.workspace, rel, "daily digest")
@@ -214,7 +248,9 @@ class DailyRun(PeriodRun[date, DailyReport]):
             digest.cost,
             tuple(sorted(digest.flags)),
         )
-        self._commit(inputs, record, tracker, (rel, record.sha256 or ""), priorities)
+        brief, failed = daily_brief.prepare(self.settings, day, view, rel, now=self.now)
+        self.report.brief = failed or self.report.brief
+        self._commit(inputs, record, tracker, (rel, record.sha256 or ""), priorities, brief=brief)
         collector.committed(inputs)
         self._count(key, rel, view, digest, priorities.conflict)
         log.info("daily.day", day=key, written=True, items=view.counts())
@@ -226,6 +262,8 @@ class DailyRun(PeriodRun[date, DailyReport]):
         tracker: Tracker,
         daily: tuple[str, str] | None,
         priorities: PrioritiesWrite | None,
+        *,
+        brief: daily_brief.Brief | None = None,
     ) -> None:
         cursors = CursorStore(self.conn, CONSUMER)
         with transaction(self.conn):
@@ -242,6 +280,8 @@ class DailyRun(PeriodRun[date, DailyReport]):
                 cursors.set(source_key, cursor)
             digest_records.record_day(self.conn, record)
             set_watermark(self.conn, DAILY_JOB, WATERMARK, record.day)
+            if brief is not None:
+                daily_brief.queue(self.conn, brief)
 
     def _count(
         self, day: str, rel: str, view: DayView, digest: Summary[Item], conflict: bool
@@ -258,10 +298,13 @@ class DailyRun(PeriodRun[date, DailyReport]):
         for flag in digest.flags:
             name = flag.split(":", 1)[0]
             report.flags[name] = report.flags.get(name, 0) + 1
+        self._count_priorities(conflict)
+
+    def _count_priorities(self, conflict: bool) -> None:
         if conflict:
-            report.priorities = "conflict"
-        elif report.priorities != "conflict":
-            report.priorities = "written"
+            self.report.priorities = "conflict"
+        elif self.report.priorities != "conflict":
+            self.report.priorities = "written"
 
     # --- the day's view --------------------------------------------------------------------
     def _view(
@@ -287,7 +330,9 @@ class DailyRun(PeriodRun[date, DailyReport]):
                 view.flagged.append(pair)
         if view.flagged:
             digest.flags.append(f"instructions_flagged:{len(view.flagged)}")
-        view.actions = self._tracked(day, ACTION, digest.items, links, tracker)
+        view.actions = self._tracked(
+            day, ACTION, digest.items, links, tracker, answered=self.answered
+        )
         view.priorities = self._tracked(day, PRIORITY, digest.items, links, tracker)
         followed = [i for i in digest.items if i.section != FLAGGED]
         view.cross = self._cross(notes, followed, links, inputs.agents)
@@ -297,9 +342,16 @@ class DailyRun(PeriodRun[date, DailyReport]):
 
     @staticmethod
     def _tracked(
-        day: date, kind: str, items: list[Item], links: Links, tracker: Tracker
+        day: date,
+        kind: str,
+        items: list[Item],
+        links: Links,
+        tracker: Tracker,
+        *,
+        answered: Sequence[TrackedItem] = (),
     ) -> list[tuple[TrackedItem, list[str], str | None]]:
-        """Today's mentions applied to the tracker, then the open items carried forward."""
+        """Today's mentions applied to the tracker, then the open items carried forward,
+        then those the user closed from the brief since the last digest."""
         key = day.isoformat()
         rows: dict[str, tuple[TrackedItem, list[str], str | None]] = {}
         for mention in (i for i in items if i.section == kind):
@@ -314,6 +366,9 @@ class DailyRun(PeriodRun[date, DailyReport]):
         for item in tracker.open_items(kind):
             if item.id not in rows:
                 rows[item.id] = (item, item.sources[-2:], f"carried from {item.last_day}")
+        for item in answered:
+            if item.id not in rows and item.status != OPEN:
+                rows[item.id] = (item, item.sources[-1:], "answered in the daily brief")
         return list(rows.values())
 
     def _cross(
