@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 import yaml
 
-from openclaw_infra.core.mdsafe import identifier
+from openclaw_infra.core.mdsafe import identifier, markdown_text
 from openclaw_infra.memory.embedder import HashEmbedder
 from openclaw_infra.memory.render import render_markdown
-from openclaw_infra.pipeline.bullets import Bullet, markdown_text, render_bullet
+from openclaw_infra.pipeline.bullets import Bullet, render_bullet
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
 from openclaw_infra.pipeline.render import render_hourly_day
 from summarize_env import SummarizeEnv, at, make_env, split_file, summarize

@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openclaw_infra.core.mdsafe import MAX_BULLET_CHARS, markdown_text
 from openclaw_infra.llm.mapreduce import Passage
-from openclaw_infra.pipeline.bullets import (
-    MAX_BULLET_CHARS,
-    Bullet,
-    markdown_text,
-    parse_bullets,
-    render_bullet,
-)
+from openclaw_infra.pipeline.bullets import Bullet, parse_bullets, render_bullet
 from openclaw_infra.pipeline.extractive import (
     MAX_BULLETS,
     MAX_SENTENCE_CHARS,

@@ -34,10 +34,9 @@ from openclaw_infra.context.notes import (
 from openclaw_infra.core.config import Settings
 from openclaw_infra.core.db import connect
 from openclaw_infra.core.errors import UsageError
-from openclaw_infra.core.mdsafe import identifier
+from openclaw_infra.core.mdsafe import identifier, markdown_text
 from openclaw_infra.openclaw import paths
 from openclaw_infra.openclaw.reader import discover_sources
-from openclaw_infra.pipeline.bullets import markdown_text
 from openclaw_infra.pipeline.injection import looks_like_instruction
 
 HEADING = "## Notes from infra (context after compaction)"

@@ -39,6 +39,7 @@ from openclaw_infra.openclaw.cursors import CursorStore
 from openclaw_infra.openclaw.entries import Entry
 from openclaw_infra.openclaw.reader import read_conversations
 from openclaw_infra.openclaw.send import run_command, send_argv
+from openclaw_infra.pipeline.daily.extractive import NOT_NAMES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,8 +54,9 @@ ENTITY, EMBEDDING = "entity", "embedding"
 
 _WORD = re.compile(r"[^\W_][\w'’&.-]*[^\W_]|[^\W_]")
 _CAPITALISED = re.compile(r"^[A-Z][\w'’&.-]*$")
-# capitalised words that are not names on their own (sentence starts, days, months, roles)
-_NOT_NAMES = frozenset(
+# capitalised words that are not names on their own: the digest's list (days, months,
+# pronouns) and sentence starts, verbs and roles
+_NOT_NAMES = NOT_NAMES | frozenset(
     (
         "A",
         "An",
@@ -110,28 +112,9 @@ _NOT_NAMES = frozenset(
         "Use",
         "Done",
         "Open",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
         "Today",
         "Tomorrow",
         "Yesterday",
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
         "Mr",
         "Mrs",
         "Ms",

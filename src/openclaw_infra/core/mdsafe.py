@@ -11,6 +11,7 @@ contain none of them and come out byte-identical, so existing files do not chang
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 MAX_IDENTIFIER_CHARS = 300
@@ -32,3 +33,34 @@ def identifier(value: str) -> str:
         _encoded(c) if c in _STRUCTURE or unicodedata.category(c) in _INVISIBLE else c
         for c in value
     )
+
+
+_SPACES = re.compile(r"\s+")
+# what would open a block inside a list item: a heading or a code fence
+_BLOCK_START = re.compile(r"^(?:#|```|~~~)")
+# strict: also a quote, a list marker, a rule or a table row
+_STRICT_BLOCK_START = re.compile(r"^(?:#|>|[-*+]\s|\d+[.)]\s|```|~~~|---|===|\|)")
+MAX_BULLET_CHARS = 600
+
+
+def markdown_text(text: str, limit: int = MAX_BULLET_CHARS, *, strict: bool = False) -> str:
+    """The one sanitiser for free text in a bullet: one line, brackets and HTML escaped, no
+    heading or code fence at its start, at most `limit` characters. `strict` (text a user
+    typed, quoted in a file the agent reads every turn) also drops invisible characters and
+    escapes emphasis and code spans."""
+    line = _SPACES.sub(" ", text).strip()
+    if strict:
+        line = "".join(c for c in line if c.isprintable())
+    if len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    line = (
+        line.replace("\\", "\\\\")
+        .replace("[", "\\[")
+        .replace("]", "\\]")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+    if strict:
+        line = line.replace("`", "'").replace("*", "\\*").replace("_", "\\_")
+    block = _STRICT_BLOCK_START if strict else _BLOCK_START
+    return "\\" + line if block.match(line) else line

@@ -9,13 +9,12 @@ go through `core.mdsafe.identifier`, and a note that reads as instructions to th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from openclaw_infra import __version__
-from openclaw_infra.core.mdsafe import identifier
+from openclaw_infra.core.mdsafe import identifier, markdown_text
 from openclaw_infra.core.outputs import GENERATOR
 from openclaw_infra.llm.client import LLM
 from openclaw_infra.llm.prompts import escape, untrusted
@@ -32,8 +31,6 @@ PREFACE = (
     "instructions._"
 )
 WITHHELD = "(a note was withheld: it reads as instructions to the assistant)"
-_SPACES = re.compile(r"\s+")
-_BLOCK_START = re.compile(r"^(?:#|>|[-*+]\s|\d+[.)]\s|```|~~~|---|===|\|)")
 
 SYSTEM = (
     "You turn a user's feedback on what an assistant said into one lesson the assistant "
@@ -70,21 +67,7 @@ class Lesson:
 
 def inert(text: str, limit: int) -> str:
     """One line of untrusted text that cannot become Markdown structure, at most `limit`."""
-    line = _SPACES.sub(" ", text).strip()
-    line = "".join(c for c in line if c.isprintable())
-    if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
-    line = (
-        line.replace("\\", "\\\\")
-        .replace("[", "\\[")
-        .replace("]", "\\]")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("`", "'")
-        .replace("*", "\\*")
-        .replace("_", "\\_")
-    )
-    return "\\" + line if _BLOCK_START.match(line) else line
+    return markdown_text(text, limit, strict=True)
 
 
 def _day(moment: float) -> str:

@@ -14,17 +14,14 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from openclaw_infra.core.mdsafe import identifier
+from openclaw_infra.core.mdsafe import identifier, markdown_text
 
 # `[3]`, `[3, 7]`, `[3; 7]`: bounded repetitions of unambiguous pieces (no nested
 # quantifiers that overlap), so matching stays linear on any input
 _REF_GROUP = re.compile(r"\[\s*(\d{1,6}(?:\s{0,3}[,;]\s{0,3}\d{1,6}){0,200})\s*\]")
 _BULLET_MARK = re.compile(r"^\s{0,8}(?:[-*•]|\d{1,3}[.)])\s+")
 _SPACES = re.compile(r"\s+")
-# what would open a block inside the list item: a heading or a code fence
-_BLOCK_START = re.compile(r"^(?:#|```|~~~)")
 MAX_CITATIONS = 3
-MAX_BULLET_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -57,22 +54,6 @@ def parse_bullets(text: str, valid_refs: Collection[int]) -> tuple[list[Bullet],
             continue
         bullets.append(Bullet(clean, tuple(refs)))
     return bullets, dropped
-
-
-def markdown_text(text: str) -> str:
-    """One-line, Markdown-inert bullet text: brackets and HTML escaped, no heading or code
-    fence at its start, length bounded."""
-    one_line = _SPACES.sub(" ", text).strip()
-    if len(one_line) > MAX_BULLET_CHARS:
-        one_line = one_line[: MAX_BULLET_CHARS - 1].rstrip() + "…"
-    inert = (
-        one_line.replace("\\", "\\\\")
-        .replace("[", "\\[")
-        .replace("]", "\\]")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-    return "\\" + inert if _BLOCK_START.match(inert) else inert
 
 
 def render_bullet(bullet: Bullet, citations: Sequence[str]) -> str:

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from openclaw_infra import __version__
-from openclaw_infra.core.mdsafe import identifier
+from openclaw_infra.core.mdsafe import identifier, markdown_text
 from openclaw_infra.core.outputs import GENERATOR
-from openclaw_infra.pipeline.bullets import markdown_text
 from openclaw_infra.pipeline.records import SectionRecord, SourceRef
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -25,8 +25,8 @@ from openclaw_infra.core.db import transaction
 from openclaw_infra.core.errors import os_error_to_infra
 from openclaw_infra.core.fsio import sha256_file, sha256_text, write_if_changed
 from openclaw_infra.core.layout import PRIORITIES_REL
-from openclaw_infra.core.mdsafe import identifier
-from openclaw_infra.pipeline.bullets import MAX_CITATIONS, markdown_text
+from openclaw_infra.core.mdsafe import identifier, markdown_text
+from openclaw_infra.pipeline.bullets import MAX_CITATIONS
 from openclaw_infra.pipeline.daily.priorities import DISMISSED
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY

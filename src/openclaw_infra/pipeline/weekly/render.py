@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openclaw_infra import __version__
-from openclaw_infra.pipeline.bullets import markdown_text
+from openclaw_infra.core.mdsafe import markdown_text
 from openclaw_infra.pipeline.daily.priorities_file import links_of, tracked_line
 from openclaw_infra.pipeline.daily.render import HEADINGS, flagged_lines
 from openclaw_infra.pipeline.digest_records import TrackedItem
