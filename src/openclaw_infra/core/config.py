@@ -28,8 +28,10 @@ from openclaw_infra.core.layout import (
     default_data_dir,
     default_state_dir,
 )
+from openclaw_infra.core.settings_llm import LlmSettings
 from openclaw_infra.core.settings_loop import LoopSettings
 from openclaw_infra.core.settings_ops import OpsSettings
+from openclaw_infra.core.settings_recall import RecallSettings
 
 
 class CoreSettings(BaseModel):
@@ -247,7 +249,7 @@ class CoreSettings(BaseModel):
         return value
 
 
-class Settings(BaseSettings, LoopSettings, OpsSettings, CoreSettings):
+class Settings(BaseSettings, RecallSettings, LlmSettings, LoopSettings, OpsSettings, CoreSettings):
     """Every setting infra reads. Env names are `OPENCLAW_INFRA_<FIELD>` unless noted."""
 
     model_config = SettingsConfigDict(
