@@ -1,12 +1,17 @@
 """End-to-end `infra recall --json` wall time with and without the resident service.
 
     python benchmarks/recall_service.py [--size 10000] [--queries 50] [--without 50]
+                                        [--synthetic] [--baseline-src DIR]
     python benchmarks/recall_service.py --writers [--runs 3]
 
 Builds a store of `--size` chunks from the LoCoMo dev conversations (real MiniLM vectors;
 see recall_latency.py), starts `infra serve` on it, then times fresh `infra recall --json`
 processes: `--queries` with the service up, `--without` with `--no-service`. Prints p50/p95
-and the speed-up (target: p50 <= 250 ms with the service, >= 20x faster than without).
+and the speed-up (target: p50 <= 45 ms with the service, >= 20x faster than without).
+`--synthetic` builds the store as million.py does (synthetic vectors, no model indexing:
+seconds instead of minutes). `--baseline-src DIR` also times the client of another
+checkout's `src` (PYTHONPATH=DIR), alternating query by query with this one against the
+same service, so a loaded machine slows both alike.
 
 `--writers` times a writer instead: `infra index` of one LoCoMo conversation into an empty
 store (every chunk embedded), wall time and the job's peak RSS, with the service lending its
@@ -111,6 +116,8 @@ def main() -> None:
     parser.add_argument("--without", type=int, default=50)
     parser.add_argument("--writers", action="store_true", help="time `infra index` instead")
     parser.add_argument("--runs", type=int, default=3, help="runs each way with --writers")
+    parser.add_argument("--synthetic", action="store_true", help="synthetic vectors (fast)")
+    parser.add_argument("--baseline-src", type=Path, default=None)
     args = parser.parse_args()
     if args.writers:
         writers(args.runs)
@@ -120,18 +127,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from openclaw_infra.memory.embedder import get_embedder
-
-        indexed, pool = throughput(work, convs[0])
-        model = str(get_embedder(indexed).identity)
         turns = [t["text"] for conv in convs for _n, _start, ts in sessions(conv) for t in ts]
-        settings = build_store(work / "store", args.size, list(pool), model, turns)
+        if args.synthetic:
+            import million
+
+            truth = million.TopK(million.Vectors().block(1, seed=1))
+            settings = million.build(
+                work / "store", args.size, turns, truth, budget_mb=256.0, nprobe=32
+            )
+        else:
+            from openclaw_infra.memory.embedder import get_embedder
+
+            indexed, pool = throughput(work, convs[0])
+            model = str(get_embedder(indexed).identity)
+            settings = build_store(work / "store", args.size, list(pool), model, turns)
         env = cli_env(settings)
         start = time.perf_counter()
         serve = start_service(env)
         print(f"infra serve ready in {time.perf_counter() - start:.1f} s on {args.size} chunks")
+        baseline: list[float] = []
         try:
-            with_service = timed_recalls(env, qs[: args.queries])
+            if args.baseline_src is None:
+                with_service = timed_recalls(env, qs[: args.queries])
+            else:
+                old = {**env, "PYTHONPATH": str(args.baseline_src)}
+                with_service = []
+                for q in qs[: args.queries]:
+                    with_service += timed_recalls(env, [q])
+                    baseline += timed_recalls(old, [q])
         finally:
             serve.terminate()
             serve.wait(30)
@@ -145,6 +168,11 @@ def main() -> None:
         f"without service: p50 {p50n:7.0f} ms  p95 {pct(without, 0.95):7.0f} ms  (n={len(without)})"
     )
     print(f"speed-up at p50: {p50n / p50w:.1f}x")
+    if baseline:
+        print(
+            f"baseline client ({args.baseline_src}): p50 {pct(baseline, 0.5):7.0f} ms  "
+            f"p95 {pct(baseline, 0.95):7.0f} ms  (n={len(baseline)})"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ for f in "$WS"/memory/voice/*.md; do echo "--- $f"; cat "$f"; done
 step "infra daily-sync   (each owed day -> memory/daily/, priorities.md)"
 "$INFRA" daily-sync
 for f in "$WS"/memory/daily/*.md; do echo "--- $f"; sed -n '/^# /,$p' "$f"; done
+echo "--- $WS/memory/priorities.md"; sed -n '/^# /,$p' "$WS/memory/priorities.md"
+
+step "infra weekly-synthesis   (each owed ISO week -> memory/weekly/)"
+"$INFRA" weekly-synthesis
+for f in "$WS"/memory/weekly/*.md; do echo "--- $f"; sed -n '/^# /,$p' "$f"; done
 
 step "infra index   (transcripts + memory files -> SQLite + FAISS)"
 "$INFRA" index

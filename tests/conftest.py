@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +69,24 @@ class OpenClawHome:
         )
 
 
+# One folder for the embedding model's ONNX export, shared by every test home and live
+# harness (`EXPORT_ENV`, passed on by name): the export takes about 20 s, so it is made once
+# per session instead of once per home. tests/memory/test_onnx_runtime.py tests the export
+# itself in private folders.
+EXPORT_ENV = "INFRA_TEST_EXPORT_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if EXPORT_ENV not in os.environ:
+        folder = tempfile.mkdtemp(prefix="infra-onnx-export-")
+        os.environ[EXPORT_ENV] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["OPENCLAW_INFRA_EMBEDDING_EXPORT_DIR"] = os.environ[EXPORT_ENV]
+
+
 @pytest.fixture
 def oc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenClawHome]:
+    shared_export = os.environ[EXPORT_ENV]
     state = tmp_path / "home" / ".openclaw"
     workspace = state / "workspace"
     data = state / "infra"
@@ -78,6 +97,7 @@ def oc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenCla
             "HOME": str(tmp_path / "home"),
             "OPENCLAW_STATE_DIR": str(state),
             "OPENCLAW_INFRA_TIMEZONE": "UTC",
+            "OPENCLAW_INFRA_EMBEDDING_EXPORT_DIR": shared_export,
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
@@ -88,5 +108,6 @@ def oc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenCla
             monkeypatch.delenv(key)
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
     monkeypatch.setenv("OPENCLAW_INFRA_TIMEZONE", "UTC")
+    monkeypatch.setenv("OPENCLAW_INFRA_EMBEDDING_EXPORT_DIR", shared_export)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     yield OpenClawHome(tmp_path, state, workspace, data, env)

@@ -146,6 +146,7 @@ def _register() -> None:
     from openclaw_infra.commands import (
         backup,
         daily_sync,
+        eval,
         feedback,
         health,
         index,
@@ -166,6 +167,7 @@ def _register() -> None:
         weekly_synthesis,
         lessons,
         index,
+        eval,
         recall,
         pack,
         serve,

@@ -192,6 +192,7 @@ class OpenClawState:
                 "OPENCLAW_STATE_DIR": str(self.state),
                 "OPENCLAW_NO_AUTO_UPDATE": "1",
                 "OPENCLAW_INFRA_TIMEZONE": "UTC",
+                "OPENCLAW_INFRA_EMBEDDING_EXPORT_DIR": os.environ["INFRA_TEST_EXPORT_DIR"],
                 "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1",
                 "NO_COLOR": "1",

@@ -18,6 +18,7 @@ class Mode(StrEnum):
 
     auto = "auto"
     anthropic = "anthropic"
+    openai_compatible = "openai-compatible"
     extractive = "extractive"
 
 

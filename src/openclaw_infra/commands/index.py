@@ -32,6 +32,14 @@ def index(
             "the memory store is rebuilt from the transcripts and memory files.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --rebuild: switch to the new index even when recall@10 on your "
+            "evaluation set (`infra eval`) drops by more than OPENCLAW_INFRA_EVAL_REBUILD_MARGIN.",
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run's figures as JSON.")
     ] = False,
@@ -40,6 +48,8 @@ def index(
 
     Incremental: unchanged text is never embedded again, changed files replace their chunks,
     deleted ones drop theirs. A second run while one is going exits 75 (work stays owed).
+    With an evaluation set, a rebuild that would lower recall@10 on it by more than the
+    margin keeps the old index, drops the new one and exits 69 (--force switches anyway).
     """
     from openclaw_infra.commands.context import settings_of
     from openclaw_infra.core import db
@@ -49,6 +59,10 @@ def index(
     from openclaw_infra.services import writer_embedder
 
     settings = settings_of(ctx)
+    if force and not rebuild:
+        from openclaw_infra.core.errors import UsageError
+
+        raise UsageError("--force goes with --rebuild")
     set_aside = None
     if rebuild and db.probe(settings.db_path, thorough=True) is not None:
         set_aside = db.set_aside(
@@ -56,7 +70,9 @@ def index(
         )
     with run_job(settings, "index") as job:
         embedder = writer_embedder(settings)
-        stats = index_all(settings, embedder=embedder, rebuild=rebuild, progress=not as_json)
+        stats = index_all(
+            settings, embedder=embedder, rebuild=rebuild, force=force, progress=not as_json
+        )
         # the tree pass above read infra's own files too: this marks them done
         index_pending(settings, job.conn, lambda: embedder)
         job.run.items = stats.chunks_added
@@ -82,6 +98,8 @@ def index(
         f"chunks ({stats.embedded} embedded, {stats.reused} from cache); {stats.chunks_total} "
         f"chunks in the index ({stats.model}) in {stats.took_s:.1f}s"
     )
+    if "eval" in stats.extra:
+        typer.echo(stats.extra["eval"]["message"])
     if set_aside is not None:
         typer.echo(f"moved the corrupt store aside, kept: {set_aside}")
         typer.echo(f"not derivable: {NOT_REBUILT}")

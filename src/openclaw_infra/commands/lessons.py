@@ -25,7 +25,8 @@ def lessons(
 ) -> None:
     """Turn the bad and fix feedback recorded since the last run into memory/lessons/MEMORY.md:
     one lesson per target, deduplicated, with its sources and a count, newest first, within
-    OPENCLAW_INFRA_LESSONS_MAX_CHARS; worded by Claude when a key is set, quoted otherwise.
+    OPENCLAW_INFRA_LESSONS_MAX_CHARS; worded by the configured model (Claude when a key is
+    set, or OPENCLAW_INFRA_SUMMARIZER=openai-compatible), quoted otherwise.
     API unavailable after retries: exit 75, the feedback stays owed."""
     from openclaw_infra import services
     from openclaw_infra.commands.context import settings_of
@@ -33,18 +34,20 @@ def lessons(
     from openclaw_infra.llm.client import UsageMeter
     from openclaw_infra.pipeline.injection import looks_like_instruction
     from openclaw_infra.pipeline.outputs import index_pending
-    from openclaw_infra.pipeline.summarizer import ANTHROPIC
+    from openclaw_infra.pipeline.summarizer import EXTRACTIVE
 
     settings = settings_of(ctx, summarizer=summarizer and summarizer.value)
     meter = UsageMeter()
     llm = None
-    if services.summary_mode(settings) == ANTHROPIC:
+    mode = services.summary_mode(settings)
+    if mode != EXTRACTIVE:
         llm = services.llm_client(settings, meter)
     embedder = partial(services.writer_embedder, settings)
     report = lessons_job(
         settings,
         screen=looks_like_instruction,
         llm=llm,
+        llm_mode=mode,
         meter=meter if llm is not None else None,
         pricing=services.pricing(settings) if llm is not None else None,
         index=lambda conn: index_pending(settings, conn, embedder),

@@ -119,10 +119,12 @@ class CoreSettings(BaseModel):
     anthropic_base_url: str | None = Field(
         default=None, description="Messages API base URL (default: Anthropic's)."
     )
-    summarizer: Literal["auto", "anthropic", "extractive"] = Field(
+    summarizer: Literal["auto", "anthropic", "openai-compatible", "extractive"] = Field(
         default="auto",
         description="auto = anthropic when a key is set, else extractive (labelled, and "
-        "reported by infra health as a WARNING).",
+        "reported by infra health as a WARNING); openai-compatible = a local model server "
+        "(Ollama, LM Studio, llama.cpp) at OPENCLAW_INFRA_OPENAI_BASE_URL, never picked by "
+        "auto (docs/summarisers.md).",
     )
     llm_model: str = Field(
         default="claude-sonnet-4-6",

@@ -99,6 +99,21 @@ class DataPaths:
         return self.root / "quarantine" / "voice"
 
     @property
+    def eval_set(self) -> Path:
+        """The private evaluation set `infra eval` builds from the user's own memory."""
+        return self.root / "eval" / "set.json"
+
+    @property
+    def eval_scores(self) -> Path:
+        """The last scores on that set (health reads it; the rebuild guard compares to it)."""
+        return self.root / "eval" / "scores.json"
+
+    @property
+    def models(self) -> Path:
+        """Derived model files: the embedding model exported to ONNX, with its manifest."""
+        return self.root / "models"
+
+    @property
     def feedback_key(self) -> Path:
         """The per-install HMAC key that signs feedback buttons (a secret: never in a
         snapshot in plain text)."""

@@ -163,12 +163,13 @@ def update_lessons(
     *,
     screen: Callable[[str], bool],
     llm: LLM | None = None,
+    llm_mode: str = "anthropic",
     describe: Describe | None = None,
 ) -> LessonsReport:
     """Take in the feedback since the watermark and rewrite memory/lessons/MEMORY.md when it
     changed. CantCreateError (73) when a lessons file that infra did not write is there."""
     rel = settings.lessons_path.relative_to(settings.workspace).as_posix()
-    report = LessonsReport(path=rel, mode="anthropic" if llm is not None else "extractive")
+    report = LessonsReport(path=rel, mode=llm_mode if llm is not None else "extractive")
     after = int(get_watermark(conn, JOB, WATERMARK) or 0)
     upto = store.last_id(conn)
     records = _new_records(conn, after, upto) if upto > after else []
@@ -207,6 +208,7 @@ def lessons_job(
     *,
     screen: Callable[[str], bool],
     llm: LLM | None = None,
+    llm_mode: str = "anthropic",
     meter: UsageMeter | None = None,
     pricing: Pricing | None = None,
     index: Callable[[sqlite3.Connection], int] | None = None,
@@ -217,7 +219,9 @@ def lessons_job(
     started = time.monotonic()
     with run_job(settings, JOB) as job:
         try:
-            report = update_lessons(settings, job.conn, screen=screen, llm=llm, describe=describe)
+            report = update_lessons(
+                settings, job.conn, screen=screen, llm=llm, llm_mode=llm_mode, describe=describe
+            )
             job.run.items = report.new_feedback
             if index is not None:
                 report.indexed = index(job.conn)

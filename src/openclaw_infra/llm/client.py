@@ -15,17 +15,20 @@ caller that forgot to split fails loudly instead of being truncated by the API.
 Temperature: SDK 2.x speaks API version 2026-10-21, which refuses sampling parameters, so
 none is sent unless the operator sets one (for an endpoint that accepts it).
 
-`anthropic` is imported inside `AnthropicClient.__init__` only: `infra --help` and
-`infra health` never load it.
+`ChatClient` holds what every endpoint shares (budget check, the one retry loop,
+continuation, metering); `AnthropicClient` here and `OpenAICompatibleClient`
+(llm/openai_compat.py) only send one request and read one response. Each SDK is imported
+inside its client's `__init__` only: `infra --help` and `infra health` never load it.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import structlog
 
@@ -104,7 +107,7 @@ class LLMUnavailableError(TempFailError):
     """The API kept failing after every retry (exit 75; the work stays owed)."""
 
 
-class _Retryable(Exception):
+class RetryableFailure(Exception):
     """One failed attempt that may succeed if repeated."""
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
@@ -130,8 +133,13 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-class AnthropicClient:
-    """`LLM` over the Messages API, with budget checks, retries and continuation."""
+class ChatClient(ABC):
+    """`LLM` over one chat endpoint: budget checks, retries per the one policy (llm/retry.py),
+    continuation and metering. A subclass sends one request (`_attempt`) and says how its
+    failures read (`mode`, `_unavailable`)."""
+
+    mode: ClassVar[str]  # the summariser mode it serves: written into files and the ledger
+    budget_setting: ClassVar[str]  # the setting that holds `input_budget_tokens`
 
     def __init__(
         self,
@@ -140,26 +148,34 @@ class AnthropicClient:
         meter: UsageMeter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        import anthropic
-
         register_secret(config.api_key)  # an endpoint may echo it in an error body
         self.config = config
         self.meter = meter or UsageMeter()
         self._sleep = sleep
-        self._anthropic = anthropic
-        self._sdk = anthropic.Anthropic(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=config.timeout_s,
-            max_retries=0,  # our loop retries (see the module docstring)
-        )
 
     @property
     def model(self) -> str:
         return self.config.model
 
+    @abstractmethod
     def close(self) -> None:
-        self._sdk.close()
+        """Release the SDK's connections."""
+
+    @abstractmethod
+    def _attempt(
+        self, system: str, messages: list[dict[str, str]], max_tokens: int
+    ) -> tuple[str, int, int, str]:
+        """One request: text, tokens in/out and stop reason (`max_tokens` when cut), or
+        `RetryableFailure` for a failure worth repeating."""
+
+    @abstractmethod
+    def _unavailable(self, why: str, detail: str) -> LLMUnavailableError:
+        """The error that ends the run when the retries are spent."""
+
+    def _metered(self, used_in: int, used_out: int) -> None:
+        self.meter.calls += 1
+        self.meter.tokens_in += used_in
+        self.meter.tokens_out += used_out
 
     def check_budget(self, system: str, messages: list[dict[str, str]]) -> int:
         """Estimated input tokens; raises when they exceed the budget (never truncates)."""
@@ -171,7 +187,7 @@ class AnthropicClient:
         if estimate > self.config.input_budget_tokens:
             raise BudgetExceededError(
                 f"an LLM request of about {estimate} input tokens exceeds the budget of "
-                f"{self.config.input_budget_tokens} (OPENCLAW_INFRA_LLM_INPUT_BUDGET_TOKENS); "
+                f"{self.config.input_budget_tokens} ({self.budget_setting}); "
                 "it must be split before it is sent"
             )
         return estimate
@@ -239,7 +255,7 @@ class AnthropicClient:
         while True:
             try:
                 return self._attempt(system, messages, max_tokens)
-            except _Retryable as failure:
+            except RetryableFailure as failure:
                 attempt += 1
                 self.meter.count_error(failure.kind)
                 wait = wait_before_retry(policy, attempt, failure.retry_after)
@@ -249,10 +265,7 @@ class AnthropicClient:
                         if wait is None and failure.retry_after is not None
                         else f"{attempt} attempt(s)"
                     )
-                    raise LLMUnavailableError(
-                        f"Anthropic API unavailable ({why}; last error: {failure.detail})",
-                        hint="the hour stays owed; the next run retries it",
-                    ) from None
+                    raise self._unavailable(why, failure.detail) from None
                 log.warning(
                     "llm.retry",
                     attempt=attempt,
@@ -263,6 +276,40 @@ class AnthropicClient:
                 self.meter.retries += 1
                 self.meter.waited_s += wait
                 self._sleep(wait)
+
+
+class AnthropicClient(ChatClient):
+    """`LLM` over the Messages API."""
+
+    mode = "anthropic"
+    budget_setting = "OPENCLAW_INFRA_LLM_INPUT_BUDGET_TOKENS"
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        meter: UsageMeter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import anthropic
+
+        super().__init__(config, meter=meter, sleep=sleep)
+        self._anthropic = anthropic
+        self._sdk = anthropic.Anthropic(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=config.timeout_s,
+            max_retries=0,  # our loop retries (see the module docstring)
+        )
+
+    def close(self) -> None:
+        self._sdk.close()
+
+    def _unavailable(self, why: str, detail: str) -> LLMUnavailableError:
+        return LLMUnavailableError(
+            f"Anthropic API unavailable ({why}; last error: {detail})",
+            hint="the hour stays owed; the next run retries it",
+        )
 
     def _attempt(
         self, system: str, messages: list[dict[str, str]], max_tokens: int
@@ -280,23 +327,25 @@ class AnthropicClient:
                 else {"temperature": self.config.temperature},
             )
         except sdk.APITimeoutError as exc:
-            raise _Retryable("timeout", f"no response within {self.config.timeout_s}s") from exc
+            raise RetryableFailure(
+                "timeout", f"no response within {self.config.timeout_s}s"
+            ) from exc
         except sdk.APIConnectionError as exc:
-            raise _Retryable("connection", str(exc) or type(exc).__name__) from exc
+            raise RetryableFailure("connection", str(exc) or type(exc).__name__) from exc
         except sdk.APIStatusError as exc:
             raise self._status_error(exc) from exc
         except (ValueError, sdk.APIResponseValidationError) as exc:
             # a 200 whose body is not the JSON we expect (proxy hiccup, cut connection)
             detail = redact_text(f"unreadable response body: {exc}")[:300]  # redacted, then cut
-            raise _Retryable("malformed", detail) from exc
+            raise RetryableFailure("malformed", detail) from exc
         return self._read(response)
 
     def _status_error(self, exc: Any) -> Exception:
         status = int(exc.status_code)
-        detail = f"HTTP {status}: {_error_message(exc)}"
+        detail = f"HTTP {status}: {error_message(exc)}"
         if is_retryable_status(status):
             kind = {429: "rate_limited", 529: "overloaded"}.get(status, f"http_{status}")
-            return _Retryable(kind, detail, parse_retry_after(dict(exc.response.headers)))
+            return RetryableFailure(kind, detail, parse_retry_after(dict(exc.response.headers)))
         if status in (401, 403):
             return ConfigError(
                 f"the Anthropic API refused the key ({detail})",
@@ -318,21 +367,25 @@ class AnthropicClient:
             used_in = int(usage.input_tokens or 0)
             used_out = int(usage.output_tokens or 0)
         except (AttributeError, TypeError, ValueError) as exc:
-            raise _Retryable("malformed", f"response without content or usage: {exc}") from exc
+            raise RetryableFailure(
+                "malformed", f"response without content or usage: {exc}"
+            ) from exc
         stop_reason = str(response.stop_reason or "end_turn")
-        self.meter.calls += 1
-        self.meter.tokens_in += used_in
-        self.meter.tokens_out += used_out
+        self._metered(used_in, used_out)
         return text, used_in, used_out, stop_reason
 
 
-def _error_message(exc: Any) -> str:
+def error_message(exc: Any) -> str:
     """The API's message, redacted before it is cut (a cut key would escape redaction)."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict) and error.get("message"):
             return redact_text(str(error["message"]))[:200]
+        if body.get("message"):  # the openai SDK unwraps `error` before it keeps the body
+            return redact_text(str(body["message"]))[:200]
+    if isinstance(body, str):
+        return redact_text(body)[:200]
     try:
         text = json.dumps(body) if body is not None else str(exc)
     except (TypeError, ValueError):

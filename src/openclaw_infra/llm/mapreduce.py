@@ -149,8 +149,8 @@ def check_budget(
         raise ConfigError(
             f"an input budget of {budget_tokens} tokens is too small for outputs of "
             f"{max_tokens} tokens",
-            hint="raise OPENCLAW_INFRA_LLM_INPUT_BUDGET_TOKENS or lower "
-            "OPENCLAW_INFRA_LLM_MAX_TOKENS",
+            hint="raise OPENCLAW_INFRA_LLM_INPUT_BUDGET_TOKENS (openai-compatible: "
+            "OPENCLAW_INFRA_OPENAI_INPUT_BUDGET_TOKENS) or lower OPENCLAW_INFRA_LLM_MAX_TOKENS",
         )
     return map_room, reduce_room
 

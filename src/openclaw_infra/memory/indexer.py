@@ -6,7 +6,10 @@ new loads no model. Documents are indexed a group at a time (`index_pass`); FAIS
 up and saved at the end (a crash before that loses nothing: the next open catches up).
 
 `--rebuild` fills a new *generation* beside the active one (queries keep using the old one),
-catches up once more under the lock, then switches over in one transaction.
+catches up once more under the lock, then switches over in one transaction. When the user
+has a private evaluation set (`infra eval`), the new generation is scored first and switched
+to only if recall on the set does not drop by more than a margin (`eval_guard`); otherwise
+it is dropped (see `_refuse`) and the old index stays.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from openclaw_infra.core.db import connect, transaction
-from openclaw_infra.core.errors import NoInputError
+from openclaw_infra.core.errors import NoInputError, UnavailableError
 from openclaw_infra.core.locking import store_write_lock
 from openclaw_infra.memory import freshness, store
 from openclaw_infra.memory.embedder import Embedder
+from openclaw_infra.memory.eval_guard import Verdict, judge, record_verdict
+from openclaw_infra.memory.evalset import load_set
 from openclaw_infra.memory.index_pass import IndexPass
 from openclaw_infra.memory.index_report import IndexStats, Progress
 from openclaw_infra.memory.markdown_docs import doc_file
@@ -44,7 +49,7 @@ REBUILD_CONSUMER_PREFIX = "index-rebuild-"
 def save_vectors(settings: Settings, conn: sqlite3.Connection, gen: Generation) -> int:
     """Catch the FAISS file of `gen` up with SQLite and save it (caller holds the lock)."""
     path = settings.faiss_path
-    vectors = VectorIndex.open(path, conn, gen)
+    vectors = VectorIndex.of(settings, conn, gen)
     header = vectors.save(path)
     with transaction(conn):
         store.prune_deletions(conn, gen.gen, header.deletion_seq)
@@ -100,18 +105,20 @@ def index_all(
     *,
     embedder: Embedder,
     rebuild: bool = False,
+    force: bool = False,
     progress: bool = False,
 ) -> IndexStats:
     """Index everything: transcripts of every selected agent, `MEMORY.md` and
     `memory/**/*.md` (not `memory/.dreams/`). Incremental; `rebuild=True` builds a new
-    generation from scratch and switches to it atomically when complete."""
+    generation from scratch and switches to it atomically when complete and not worse on
+    the evaluation set (`force=True`: even when worse)."""
     started = time.monotonic()
     conn = connect(settings.db_path)
     stats = IndexStats(rebuilt=rebuild)
     bar = Progress(progress)
     try:
         if rebuild:
-            _rebuild(settings, conn, embedder, stats=stats, bar=bar)
+            _rebuild(settings, conn, embedder, stats=stats, bar=bar, force=force)
         else:
             scan_at = time.time()
             with store_write_lock(settings.locks_dir):
@@ -142,9 +149,12 @@ def _rebuild(
     *,
     stats: IndexStats,
     bar: Progress,
+    force: bool = False,
 ) -> None:
-    """Fill a new (or the interrupted) building generation, then switch over under the lock."""
+    """Fill a new (or the interrupted) building generation, then switch over under the lock
+    unless the evaluation set says it is worse (UnavailableError, exit 69)."""
     identity = str(embedder.identity)
+    evalset = load_set(settings)  # read first: an unreadable one fails before the work
     with store_write_lock(settings.locks_dir), transaction(conn):
         shadow = store.building_generation(conn)
         if shadow is not None and (
@@ -162,6 +172,12 @@ def _rebuild(
     )
     work.index_transcripts(bar)
     work.index_memory_tree(bar)
+    # scored outside the lock (a few hundred queries): the catch-up below adds only what
+    # arrived meanwhile, which the evaluation set, built earlier, does not cite
+    old = store.active_generation(conn)
+    verdict = judge(settings, evalset, shadow, old, embedder, force=force)
+    if not verdict.activate:
+        _refuse(settings, conn, shadow, consumer, verdict)
     with store_write_lock(settings.locks_dir):
         scan_at = time.time()
         seen_files = freshness.scan(settings)
@@ -197,3 +213,28 @@ def _rebuild(
         active = store.active_generation(conn)
         assert active is not None and active.gen == shadow.gen
         stats.chunks_total = save_vectors(settings, conn, active)
+    record_verdict(settings, verdict)
+    if verdict.outcome != "no-set":
+        stats.extra["eval"] = verdict.as_dict()
+
+
+def _refuse(
+    settings: Settings,
+    conn: sqlite3.Connection,
+    shadow: Generation,
+    consumer: str,
+    verdict: Verdict,
+) -> None:
+    """Drop the refused generation and say why (exit 69). Dropped rather than kept: a
+    second generation doubles the store and sends every unfiltered BM25 query through the
+    slower join while it exists, and a kept one would be resumed (and refused again) by the
+    next rebuild; `--force` rebuilds it, with every unchanged text's vector from the cache
+    when the model is the same."""
+    with store_write_lock(settings.locks_dir), transaction(conn):
+        store.drop_generation(conn, shadow.gen)
+        cursors = CursorStore(conn, consumer)
+        for key in list(cursors.keys()):
+            cursors.forget(key)
+    record_verdict(settings, verdict)
+    log.warning("index.rebuild_refused", **verdict.as_dict())
+    raise UnavailableError(verdict.message, hint=verdict.hint)

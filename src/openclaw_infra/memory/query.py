@@ -102,6 +102,13 @@ OPTIONS = (
         repeatable=True,
     ),
     Option("--agent", "agent", "Only this agent's sessions.", metavar="ID"),
+    Option(
+        "--exclude-session",
+        "exclude_sessions",
+        "Never return chunks of this session (repeatable), e.g. the one searching now.",
+        metavar="ID",
+        repeatable=True,
+    ),
     Option("--min-score", "min_score", "Drop results scoring below this (0-1).", float, "X"),
     Option(
         "--max-chars",
@@ -233,6 +240,7 @@ class RecallQuery:
     until: datetime | None = None
     sources: tuple[str, ...] = ()
     agent: str | None = None
+    exclude_sessions: tuple[str, ...] = ()
     min_score: float | None = None
     max_chars: int | None = None
 
@@ -248,6 +256,10 @@ class RecallQuery:
                 raise UsageError(f"{flag} must be a date with a time zone, not {moment!r}")
         if self.agent is not None and not isinstance(self.agent, str):
             raise UsageError(f"--agent must be text, not {self.agent!r}")
+        if not all(isinstance(s, str) and s for s in self.exclude_sessions):
+            raise UsageError(
+                f"--exclude-session must be a session id, not {self.exclude_sessions!r}"
+            )
         unknown = [kind for kind in self.sources if kind not in KINDS]
         if unknown:
             raise UsageError(
@@ -262,7 +274,8 @@ class RecallQuery:
         for name in ("since", "until"):
             if name in given:
                 given[name] = parse_when(given[name], settings.tz, end=name == "until")
-        given["sources"] = tuple(dict.fromkeys(given.get("sources", ())))
+        for name in ("sources", "exclude_sessions"):
+            given[name] = tuple(dict.fromkeys(given.get(name, ())))
         given["agent"] = given.get("agent") or None
         return cls(text, **given)
 
@@ -273,6 +286,7 @@ class RecallQuery:
             if wire[name] is not None:
                 wire[name] = wire[name].isoformat()
         wire["sources"] = list(self.sources)
+        wire["exclude_sessions"] = list(self.exclude_sessions)
         return wire
 
     @classmethod
@@ -288,14 +302,24 @@ class RecallQuery:
                     if moment.tzinfo is None:
                         raise ValueError(f"{name} names no time zone")
                     values[name] = moment.astimezone(UTC)  # as parse_when gives it
-            values["sources"] = tuple(values.get("sources") or ())
+            for name in ("sources", "exclude_sessions"):
+                listed = values.get(name) or ()
+                if not isinstance(listed, list | tuple):
+                    raise ValueError(f"{name} must be a list")
+                values[name] = tuple(listed)
             return cls(text, **values)
         except (TypeError, ValueError, OverflowError) as exc:
             raise UsageError(f"bad recall options: {exc}") from None
 
     @property
     def filtered(self) -> bool:
-        return bool(self.since is not None or self.until is not None or self.sources or self.agent)
+        return bool(
+            self.since is not None
+            or self.until is not None
+            or self.sources
+            or self.agent
+            or self.exclude_sessions
+        )
 
     def where(self, alias: str = "c") -> tuple[str, list[Any]]:
         """The filters as SQL on the chunks table: ` AND …` conditions and their arguments."""
@@ -313,6 +337,10 @@ class RecallQuery:
         if self.agent:
             parts.append(f"{alias}.agent = ?")
             args.append(self.agent)
+        if self.exclude_sessions:
+            marks = ",".join("?" * len(self.exclude_sessions))
+            parts.append(f"({alias}.session_id IS NULL OR {alias}.session_id NOT IN ({marks}))")
+            args.extend(self.exclude_sessions)
         return "".join(" AND " + p for p in parts), args
 
 

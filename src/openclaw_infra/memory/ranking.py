@@ -28,6 +28,20 @@ class Fusion:
     dedup: str = "merge"  # overlapping windows: "merge" into one, "drop" the weaker, "keep"
     merge_limit: int = 1  # windows that may widen one result (0 = no limit)
     recency_bonus: float = 0.05  # added at most, scaled by 0.5 ** (age / half-life)
+    # query analysis (memory/query_analysis.py): the dense query is this much the vector of
+    # the query with its names masked, the rest the query's own; 0 = the query's own only
+    name_weight: float = 0.3
+    # query analysis: words in more than this fraction of the chunks leave the BM25 query
+    # (a speaker's name greets half the conversation: it ranks greetings, not facts); 0 = off
+    common_fraction: float = 0.0
+    # answer-first (memory/answer_first.py): a derived line's source turn placed above it;
+    # a window ending on the question the query matched, widened by its reply
+    sources_first: bool = True
+    widen_questions: bool = True
+    # coverage (memory/diversify.py): MMR weight on the cosine to a result already chosen,
+    # over the best `pool` distinct results; 0 = relevance order
+    diversity: float = 0.0
+    pool: int = 30
 
 
 SHIPPED = Fusion()

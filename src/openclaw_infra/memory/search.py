@@ -6,8 +6,11 @@ Each query gathers candidates from both retrievers, scores every candidate on bo
 cosine from the stored vector, BM25 from FTS5), blends the two, lets a window that overlaps a
 better one of the same conversation give way (neighbouring windows share turns; returning
 both spends the caller's character budget twice on the same lines), applies the optional
-recency tie-break and cuts to `limit` and `max_chars`. How candidates are scored and merged
-is in `ranking`.
+recency tie-break, puts answers first (`answer_first`: a digest line's source turn above it,
+a window ending on the matched question widened by its reply) and cuts to `limit` and
+`max_chars`. The dense query masks the names it holds in part (`query_analysis`). How
+candidates are scored and merged is in `ranking`; what each step bought is in
+benchmarks/recall_quality.py.
 
 Results are notes from the past, never instructions: callers present them as data.
 """
@@ -23,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw_infra.core.db import open_reader
 from openclaw_infra.memory import freshness, store
+from openclaw_infra.memory.answer_first import sources_first, widen_questions
 from openclaw_infra.memory.chunking import render_turns
-from openclaw_infra.memory.embedder import Embedder, get_embedder, model_name
+from openclaw_infra.memory.diversify import mmr
+from openclaw_infra.memory.embedder import Embedder, configured_name, get_embedder
 from openclaw_infra.memory.model_check import check_model, model_mismatch
 from openclaw_infra.memory.query import RecallQuery
+from openclaw_infra.memory.query_analysis import dense_queries
 from openclaw_infra.memory.ranking import (
     SHIPPED,
     Candidate,
@@ -48,6 +54,8 @@ if TYPE_CHECKING:
 BM25_DEPTH = 1000  # BM25 scores read per query (candidates and the vector hits' text scores)
 COMMON_FRACTION = 0.05  # query words in more of the chunks than this leave the BM25 query...
 COMMON_MIN_CHUNKS = 20_000  # ...once the store is this big (see Searcher._informative)
+QUALITY_MIN_CHUNKS = 200  # Fusion.common_fraction applies from this size (a word's share of
+# a handful of chunks says nothing about how common it is)
 
 
 def citation(kind: str, path: str, session_id: str | None, start: int, end: int) -> str:
@@ -66,9 +74,16 @@ def _iso(ts: float | None) -> str | None:
 class Searcher:
     """An open store plus its vectors, reusable across queries (batch mode, a service)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        generation: Generation | None = None,
+    ) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._pinned = generation  # a rebuild's shadow, scored before it is switched to
         self.conn: sqlite3.Connection | None = open_reader(settings.db_path)
         self.gen: Generation | None = None
         self._vectors: VectorIndex | None = None
@@ -85,7 +100,7 @@ class Searcher:
         """The configured model's name, without loading it."""
         if self._embedder is not None:
             return self._embedder.name
-        return model_name(self.settings.embedding_model)
+        return configured_name(self.settings)
 
     @property
     def embedder(self) -> Embedder:
@@ -97,7 +112,7 @@ class Searcher:
         """Follow a generation switch and catch the vectors up with SQLite (cheap if none)."""
         if self.conn is None:
             return
-        gen = store.active_generation(self.conn)
+        gen = self._pinned or store.active_generation(self.conn)
         if gen is None:
             self.gen = None
             return
@@ -111,12 +126,14 @@ class Searcher:
     def vectors(self) -> VectorIndex:
         assert self.conn is not None and self.gen is not None
         if self._vectors is None:
-            self._vectors = VectorIndex.open(self.settings.faiss_path, self.conn, self.gen)
+            self._vectors = VectorIndex.of(self.settings, self.conn, self.gen)
         return self._vectors
 
     def chunk_count(self) -> int:
         if self.conn is None or self.gen is None:
             return 0
+        if self._vectors is not None:  # caught up: one vector per chunk, no count(*) scan
+            return self._vectors.count
         return store.chunk_count(self.conn, self.gen.gen)
 
     def _has_chunks(self) -> bool:
@@ -145,6 +162,10 @@ class Searcher:
             self._identity_ok = True
         return vectors
 
+    def query_vectors(self, texts: Sequence[str], fusion: Fusion = SHIPPED) -> np.ndarray:
+        """The dense side of each query (names masked by `fusion.name_weight`)."""
+        return dense_queries(self.embed, texts, fusion.name_weight)
+
     # --- the query ---------------------------------------------------------------------------
     def search(
         self,
@@ -159,7 +180,11 @@ class Searcher:
         self._refresh()
         results: list[dict[str, Any]] = []
         if query.text.strip() and self.gen is not None and self._has_chunks():
-            qvec = query_vector if query_vector is not None else self.embed([query.text])[0]
+            qvec = (
+                query_vector
+                if query_vector is not None
+                else self.query_vectors([query.text], fusion)[0]
+            )
             results = self._shape(self.ranked(query, qvec, fusion), query)
         return {
             "query": query.text,
@@ -176,7 +201,8 @@ class Searcher:
         k = max(fusion.candidates, limit * 4)
         allowed = self._allowed_ids(query) if query.filtered else None
         dense_hits = [] if fusion.mode == "bm25" else self.vectors.search(qvec, k, allowed)
-        match = fts_query(query.text, self._informative(query_words(query.text)))
+        words = query_words(query.text)
+        match = fts_query(query.text, self._informative(words, fusion.common_fraction))
         # BM25 must score every match to rank them anyway, so one query returns a deep list:
         # its head are the text candidates, the rest scores the vector candidates (a match
         # ranked below it counts as 0, as a non-match does)
@@ -194,12 +220,11 @@ class Searcher:
             text = dict(scored_text)
         # nothing in common with the query (no shared term, no positive similarity): not a hit
         scored = [c for c in score(cands, dense, text, fusion) if c.score > 0]
+        pool = max(limit, fusion.pool) if fusion.diversity > 0 else limit
         if fusion.dedup in ("drop", "merge"):
             scored = resolve_overlaps(
-                scored, merge=fusion.dedup == "merge", limit=limit, merge_limit=fusion.merge_limit
+                scored, merge=fusion.dedup == "merge", limit=pool, merge_limit=fusion.merge_limit
             )
-            if fusion.dedup == "merge":
-                self._render_merged(scored[:limit])
         half_life = self.settings.recall_recency_half_life_days
         if half_life > 0:
             now = time.time()
@@ -208,6 +233,28 @@ class Searcher:
                     age_days = max(0.0, (now - c.ts) / 86400)
                     c.score += fusion.recency_bonus * 0.5 ** (age_days / half_life)
             scored.sort(key=lambda c: (-c.score, c.id))
+        return self._arrange(scored, query, words, fusion)
+
+    def _arrange(
+        self, scored: list[Candidate], query: RecallQuery, words: list[str], fusion: Fusion
+    ) -> list[Candidate]:
+        """The top `limit` in their final order and form: coverage, answers first, merged
+        windows rendered."""
+        assert self.conn is not None and self.gen is not None
+        limit = query.limit
+        if fusion.diversity > 0 and len(scored) > 1:
+            head = scored[: max(limit, fusion.pool)]
+            vectors = self._unit_vectors([c.id for c in head])
+            scored = mmr(head, vectors, limit, fusion.diversity) + scored[len(head) :]
+        if fusion.sources_first:
+            load = None if query.filtered else self._load
+            scored = sources_first(
+                scored, limit, words, conn=self.conn, gen=self.gen.gen, load=load
+            )
+        if fusion.widen_questions:
+            widen_questions(self.conn, scored[:limit], words)
+        if fusion.dedup == "merge" or fusion.widen_questions:
+            self._render_merged(scored[:limit])
         return scored
 
     def _allowed_ids(self, query: RecallQuery) -> list[int]:
@@ -241,15 +288,19 @@ class Searcher:
         rows = self.conn.execute(sql, [match, self.gen.gen, *args, k])
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def _informative(self, words: list[str]) -> list[str]:
-        """Drop words found in more than COMMON_FRACTION of the chunks from the BM25 query.
+    def _informative(self, words: list[str], fraction: float = 0.0) -> list[str]:
+        """Drop words found in more than COMMON_FRACTION of the chunks from the BM25 query
+        (or more than `fraction`, `Fusion.common_fraction`, in a store of QUALITY_MIN_CHUNKS).
 
         Their BM25 weight is small (IDF of a word in 10% of chunks is ~2, a rare one's ~10)
         but they make FTS5 score most of a large store: at 100k chunks a few such words cost
         tens of milliseconds. The rarest words always stay, so a query never goes empty."""
         assert self.conn is not None
         total = self._vectors.count if self._vectors is not None else 0
-        if total < COMMON_MIN_CHUNKS or len(words) <= 1:
+        limit = COMMON_FRACTION if total >= COMMON_MIN_CHUNKS else 1.0
+        if fraction > 0 and total >= QUALITY_MIN_CHUNKS:
+            limit = min(limit, fraction)
+        if limit >= 1.0 or len(words) <= 1:
             return words
         df = {
             w: int(
@@ -260,7 +311,7 @@ class Searcher:
             )
             for w in words
         }
-        kept = [w for w in words if df[w] <= COMMON_FRACTION * total]
+        kept = [w for w in words if df[w] <= limit * total]
         return kept or sorted(words, key=lambda w: df[w])[:2]
 
     def _other_generation(self) -> bool:
@@ -321,6 +372,22 @@ class Searcher:
             sims = mat.reshape(len(rows), dim) @ qvec.astype(np.float32)
             for r, sim in zip(rows, sims, strict=True):
                 dense[int(r[0])] = float(sim)
+
+    def _unit_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of `ids`, in that order, scaled to unit length."""
+        import numpy as np
+
+        assert self.conn is not None
+        marks = ",".join("?" * len(ids))
+        rows = dict(
+            self.conn.execute(
+                f"SELECT id, embedding FROM memory_chunks WHERE id IN ({marks})",  # noqa: S608
+                list(ids),
+            ).fetchall()
+        )
+        mat = np.stack([np.frombuffer(bytes(rows[i]), dtype=np.float32) for i in ids])
+        norms = np.linalg.norm(mat, axis=1, keepdims=True)
+        return np.asarray(mat / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def _render_merged(self, cands: Sequence[Candidate]) -> None:
         """Re-render widened session results from their stored turns."""
@@ -387,7 +454,7 @@ def answer_batch(
     for start in range(0, len(texts), 64):
         part = texts[start : start + 64]
         words = [t for t in part if t.strip()]
-        vectors = searcher.embed(words) if live and words else None
+        vectors = searcher.query_vectors(words, fusion) if live and words else None
         row = 0
         for text in part:
             vec = None

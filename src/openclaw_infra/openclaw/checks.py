@@ -16,7 +16,6 @@ from pathlib import Path
 from openclaw_infra.core.checks import CRITICAL, OK, WARNING, Check, HealthContext
 from openclaw_infra.core.errors import UnavailableError
 from openclaw_infra.openclaw import paths
-from openclaw_infra.openclaw.sqlite_events import open_readonly
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +38,9 @@ def probe_store(db: Path) -> tuple[int, bool, str | None]:
     """(sessions with events, has event_zstd, error) for one openclaw-agent.sqlite."""
     if not db.is_file():
         return 0, False, None
+    # here only: the events reader's module costs more to import than this check to run
+    from openclaw_infra.openclaw.sqlite_events import open_readonly
+
     try:
         conn = open_readonly(db)
     except UnavailableError as exc:

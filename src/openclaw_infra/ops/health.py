@@ -236,6 +236,7 @@ def _registry() -> list[CheckFn]:
     from openclaw_infra.context.checks import check_signals
     from openclaw_infra.feedback.checks import check_feedback
     from openclaw_infra.memory.checks import check_index
+    from openclaw_infra.memory.eval_checks import check_eval
     from openclaw_infra.openclaw.checks import check_transcripts
     from openclaw_infra.ops.alert_checks import check_alerts
     from openclaw_infra.ops.backup.checks import check_backup, check_drill, check_offsite
@@ -254,6 +255,7 @@ def _registry() -> list[CheckFn]:
         check_summaries,
         check_digests,
         check_index,
+        check_eval,
         check_service,
         check_voice_inbox,
         check_voice_quarantine,

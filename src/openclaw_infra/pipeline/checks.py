@@ -5,7 +5,8 @@ edited priorities).
 Light on purpose (stdlib and sqlite only): the numbers come from the run ledger, where each
 `summarize` run records its owed hours and whether the LLM failed it, and from the
 `summary_sections` table. Extractive mode is a WARNING: summaries are still written, but
-they are quoted sentences, not an LLM's notes, and the operator should know.
+they are quoted sentences, not an LLM's notes, and the operator should know. A local
+model (openai-compatible) is OK, and a WARNING when the last run could not reach it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 from openclaw_infra.core.checks import CRITICAL, OK, WARNING, Check, HealthContext, fmt_age
 from openclaw_infra.core.layout import PRIORITIES_REL
 from openclaw_infra.core.outputs import file_state
-from openclaw_infra.pipeline.daily.priorities_file import UPDATE_SUFFIX
 from openclaw_infra.pipeline.periods import DAILY_JOB, last_ready_day, sync_time
 
 JOB = "summarize"
@@ -46,8 +46,32 @@ def _runs(ctx: HealthContext, limit: int = 50) -> list[tuple[str, dict[str, Any]
     return out
 
 
-def check_mode(ctx: HealthContext) -> Check:
+def check_local_mode(
+    ctx: HealthContext, runs: list[tuple[str, dict[str, Any], str | None]]
+) -> Check:
+    """A local model is a real LLM (OK, not a degraded mode). No request is sent to see if it
+    is up (health stays fast and offline): the last run's ledger says whether it answered."""
     s = ctx.settings
+    where = f"openai-compatible ({s.openai_model or 'no model'} at {s.openai_base_url})"
+    if not s.openai_model:
+        return Check(
+            "summarize:mode",
+            CRITICAL,
+            f"{where}: OPENCLAW_INFRA_OPENAI_MODEL is not set (summarize exits 78)",
+        )
+    last = runs[0][1] if runs else {}
+    unreachable = {"connection", "timeout"} & set(last.get("llm_errors") or {})
+    if last.get("summarizer") == "openai-compatible" and last.get("llm_failed") and unreachable:
+        return Check("summarize:mode", WARNING, f"{where}: unreachable at the last run")
+    return Check("summarize:mode", OK, where)
+
+
+def check_mode(
+    ctx: HealthContext, runs: list[tuple[str, dict[str, Any], str | None]] | None = None
+) -> Check:
+    s = ctx.settings
+    if s.summarizer == "openai-compatible":
+        return check_local_mode(ctx, runs or [])
     if s.summarizer == "anthropic" and not s.api_key:
         return Check(
             "summarize:mode",
@@ -133,7 +157,7 @@ def check_llm_failures(runs: list[tuple[str, dict[str, Any], str | None]]) -> Ch
 
 def check_summaries(ctx: HealthContext) -> Iterable[Check]:
     runs = _runs(ctx)
-    yield check_mode(ctx)
+    yield check_mode(ctx, runs)
     yield check_owed(ctx, runs)
     yield check_last_summary(ctx)
     yield check_llm_failures(runs)
@@ -218,6 +242,9 @@ def check_priorities(ctx: HealthContext) -> Check:
         )
     if state is not None and state.holds(current):
         return Check("priorities", OK, f"{PRIORITIES_REL} as infra last wrote it")
+    # here only: the module that writes the file imports yaml (~15 ms on every health run)
+    from openclaw_infra.pipeline.daily.priorities_file import UPDATE_SUFFIX
+
     update = path.with_name(path.name + UPDATE_SUFFIX)
     where = (
         f"infra's update is in {PRIORITIES_REL}{UPDATE_SUFFIX}"

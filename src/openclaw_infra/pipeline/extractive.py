@@ -45,6 +45,9 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+_ABBREVIATIONS = frozenset(
+    ["dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "e.g.", "i.e.", "vs.", "approx.", "no."]
+)
 _LIST_MARK = re.compile(r"^\s{0,8}(?:[-*•>]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _NUMBER = re.compile(r"\d")
@@ -80,10 +83,23 @@ def sentences(text: str, heading: Callable[[str], H]) -> Iterator[tuple[str, H |
             under = heading(line)
             continue
         line = _LIST_MARK.sub("", line, count=1)
-        for piece in _SENTENCE_BREAK.split(line):
+        for piece in _joined(_SENTENCE_BREAK.split(line)):
             sentence = piece.strip()
             if sentence:
                 yield sentence, under
+
+
+def _joined(pieces: list[str]) -> Iterator[str]:
+    """Pieces split after a title or abbreviation ("Dr. Okafor") put back together."""
+    held = ""
+    for piece in pieces:
+        held = f"{held} {piece}" if held else piece
+        last = held.rsplit(None, 1)[-1].casefold() if held.strip() else ""
+        if last not in _ABBREVIATIONS:
+            yield held
+            held = ""
+    if held:
+        yield held
 
 
 def _key_section(heading: str) -> bool:

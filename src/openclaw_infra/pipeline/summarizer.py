@@ -4,11 +4,12 @@ A `SummaryKind` says what hourly notes, a daily digest or a weekly synthesis ask
 prompts, the parser that reads the model's answer, the extractive way to the same items,
 and (weekly) the review passes that follow the first one. `LLMSummarizer` runs the kind's
 prompts through map-reduce (a long period is split within the input budget, never
-truncated); `ExtractiveSummarizer` quotes the period without a model. Which one ran is
-written into every section and file, and `infra health` reports extractive as a WARNING,
-so the degraded mode is never silent. If the model answers but nothing it wrote cites a real
-passage, the extractive items are used instead and a flag says so: never an unattributed
-summary. Settings pick and build the summariser in services.py.
+truncated) over Claude or an OpenAI-compatible endpoint (the same prompts, budget and
+grounding check for both; the mode names which); `ExtractiveSummarizer` quotes the period
+without a model. Which one ran is written into every section and file, and `infra health`
+reports extractive as a WARNING, so the degraded mode is never silent. If the model answers
+but nothing it wrote cites a real passage, the extractive items are used instead and a flag
+says so: never an unattributed summary. Settings pick and build the summariser in services.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from openclaw_infra.llm.mapreduce import MapReduceResult, Passage, check_budget,
 from openclaw_infra.llm.prompts import PromptSet
 from openclaw_infra.pipeline.digest_records import Cost
 
-ANTHROPIC, EXTRACTIVE = "anthropic", "extractive"
+ANTHROPIC, OPENAI_COMPATIBLE, EXTRACTIVE = "anthropic", "openai-compatible", "extractive"
+LLM_MODES = (ANTHROPIC, OPENAI_COMPATIBLE)  # the modes `LLMSummarizer` runs in
 
 T = TypeVar("T")
 
@@ -135,9 +137,8 @@ def _mapreduce_flags(result: MapReduceResult) -> list[str]:
 
 
 class LLMSummarizer(Generic[T]):
-    """The kind's prompts over an `LLM`: map-reduce, parse, then the kind's review passes."""
-
-    name = ANTHROPIC
+    """The kind's prompts over an `LLM`: map-reduce, parse, then the kind's review passes.
+    `mode` (one of LLM_MODES) names the endpoint in the files and the ledger."""
 
     def __init__(
         self,
@@ -148,9 +149,11 @@ class LLMSummarizer(Generic[T]):
         budget_tokens: int,
         max_tokens: int,
         meter: UsageMeter | None = None,
+        mode: str = ANTHROPIC,
     ) -> None:
         # a bad budget/output pair fails here, before any work
         check_budget(kind.prompts, "", budget_tokens, max_tokens)
+        self.name = mode
         self.kind = kind
         self.llm = llm
         self.pricing = pricing
@@ -186,6 +189,6 @@ class LLMSummarizer(Generic[T]):
             fallback.passes = [first]
             fallback.flags = [*flags, "llm_output_unusable"]
             return fallback
-        summary = Summary(items, ANTHROPIC, self.llm.model, kind.prompts.version, [first])
+        summary = Summary(items, self.name, self.llm.model, kind.prompts.version, [first])
         summary.flags = flags
         return kind.review(self, summary, passages, context) if kind.review else summary

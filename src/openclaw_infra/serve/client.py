@@ -11,26 +11,31 @@ JSON object per line each way, one request per connection.
 
 from __future__ import annotations
 
-import enum
+import enum  # socket imports it anyway
 import json
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
-from openclaw_infra.core.layout import PREFIX, DataPaths, default_data_dir
-
+# Every module imported here is paid on each `infra recall`: typing, pathlib, dataclasses
+# (through core.layout) and the error table are left to type checkers and to the full CLI's
+# functions below, which import them when called.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import Any
+
     from openclaw_infra.core.config import Settings
     from openclaw_infra.memory.query import RecallQuery
 
 MAX_REQUEST_BYTES = 1 << 20  # a batch of a few thousand queries; more is refused
 MAX_RESPONSE_BYTES = 256 << 20
 PROTOCOL = 1
+PREFIX = "OPENCLAW_INFRA_"  # core.layout.PREFIX (a test keeps them equal)
 TIMEOUT_ENV = PREFIX + "RECALL_SERVICE_TIMEOUT_S"
+CONFIG_FILE = "config.env"  # core.layout.CONFIG_FILE
+SOCKET_FILE = "recall.sock"  # core.layout.DataPaths.socket
 DEFAULT_TIMEOUT_S = 2.0  # Settings.recall_service_timeout_s's default (a test keeps them equal)
 
 
@@ -48,9 +53,9 @@ def _read_line(sock: socket.socket, limit: int) -> bytes:
     return b"".join(chunks).split(b"\n", 1)[0]
 
 
-def request(path: Path, payload: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+def request(path: Path | str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
     """Send one request to the socket at `path`; the reply, or None when none came in time."""
-    if not path.exists():
+    if not os.path.exists(path):
         return None
     data = json.dumps({"v": PROTOCOL, **payload}, ensure_ascii=False).encode("utf-8") + b"\n"
     try:
@@ -70,6 +75,8 @@ def request(path: Path, payload: dict[str, Any], timeout_s: float) -> dict[str, 
 
 def raise_for_reply(reply: dict[str, Any]) -> None:
     """Re-raise a service-side InfraError as the same class, so exit codes match in-process."""
+    from openclaw_infra.core.errors import ERROR_CLASSES, EXIT_CODES, InfraError, InternalError
+
     if reply.get("ok"):
         return
     code = int(reply.get("exit_code", 1))
@@ -107,12 +114,25 @@ def embed(settings: Settings, texts: list[str], timeout_s: float) -> dict[str, A
     return reply if reply and reply.get("ok") else None
 
 
-def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
+def data_dir(environ: Mapping[str, str]) -> str:
+    """`core.layout.default_data_dir` with os.path (a test keeps the two equal)."""
+    if environ.get(PREFIX + "DATA_DIR"):
+        return os.path.expanduser(environ[PREFIX + "DATA_DIR"])
+    if environ.get("OPENCLAW_STATE_DIR"):
+        state = os.path.expanduser(environ["OPENCLAW_STATE_DIR"])
+    else:
+        profile = environ.get("OPENCLAW_PROFILE")
+        home = os.path.expanduser("~")
+        state = os.path.join(home, f".openclaw-{profile}" if profile else ".openclaw")
+    return os.path.join(state, "infra")
+
+
+def _timeout(environ: Mapping[str, str], data: Path | str) -> float | None:
     """The recall timeout as Settings would read it (environment, then config.env); None
     when it is not a valid number, so the full CLI reports it."""
     raw = environ.get(TIMEOUT_ENV)
-    config_env = DataPaths(data).config_env
-    if raw is None and config_env.is_file():
+    config_env = os.path.join(data, CONFIG_FILE)
+    if raw is None and _mentions(config_env, TIMEOUT_ENV):
         from dotenv import dotenv_values  # the parser pydantic-settings reads config.env with
 
         try:
@@ -129,6 +149,17 @@ def _timeout(environ: Mapping[str, str], data: Path) -> float | None:
     return value if 0 < value <= 60 else None
 
 
+def _mentions(path: str, name: str) -> bool:
+    """True when the file may set `name` (its text holds it, any case): a config.env that
+    does not is not parsed, which spares each recall importing the dotenv parser."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(1 << 20)
+    except OSError:
+        return False
+    return name.encode().lower() in text.lower()
+
+
 class Unanswered(enum.Enum):
     """Why `answer_argv` printed nothing, which tells the full CLI what to do."""
 
@@ -140,11 +171,12 @@ def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
     """`infra recall ARGV` answered whole by the service: prints its output and returns the
     exit code (0); otherwise prints nothing and says why, and the full CLI runs."""
     env = os.environ if environ is None else environ
-    data = default_data_dir(env)
+    data = data_dir(env)
     timeout = _timeout(env, data)
     if timeout is None or "--no-service" in argv:
         return Unanswered.DECLINED
-    reply = request(DataPaths(data).socket, {"op": "recall_argv", "argv": list(argv)}, timeout)
+    sock = os.path.join(data, SOCKET_FILE)
+    reply = request(sock, {"op": "recall_argv", "argv": list(argv)}, timeout)
     if reply is None:
         return Unanswered.UNAVAILABLE
     out, err = reply.get("stdout"), reply.get("stderr")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from openclaw_infra.memory.embedder import Embedder, ModelIdentity, get_embedder, model_name
+from openclaw_infra.memory.embedder import Embedder, ModelIdentity, configured_name, get_embedder
 from openclaw_infra.serve import client as service_client
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def service_embedder(settings: Settings) -> ServiceEmbedder | None:
         identity = ModelIdentity.parse(served)
     except ValueError:
         return None
-    if identity.name != model_name(settings.embedding_model):
+    if identity.name != configured_name(settings):
         return None
     return ServiceEmbedder(settings, identity)
 

@@ -3,7 +3,9 @@
 Two mentions are the same item when
 1. their normalised text is equal (case, punctuation, articles, plural/tense endings and
    time words like "this week" do not count: "Ship the API" = "ship the api."), or
-2. neither adds a content word to the other, they share one, and their embeddings (the
+2. neither adds a content word to the other and most of one's content words are the
+   other's (answered.overlap: "Renew passport before Dec 12" = "renew my passport before
+   the trip"), or they share one and their embeddings (the
    memory index's model, loaded once per process) are at least `MERGE_SIMILARITY` apart in
    cosine ("Call the dentist" = "Phone the dentist").
 A mention that only adds words to another ("Build API tests" vs "Build API") is a more
@@ -30,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from openclaw_infra.pipeline.daily.answered import overlap
 from openclaw_infra.pipeline.digest_records import TrackedItem
 from openclaw_infra.pipeline.injection import looks_like_instruction
 from openclaw_infra.pipeline.items import ACTION, DONE, OPEN, PRIORITY, Item
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 DISMISSED = "dismissed"  # the user dropped the item (❌ in the daily brief)
 CLOSING_VERDICTS = {"good": DONE, "bad": DISMISSED}
 MERGE_SIMILARITY = 0.85
+SAME_DAY_SIMILARITY = 0.55  # a line restated the same day: one item, in other words
+URGENT_MARK = " (urgent)"
 MAX_LINKS = 6
 PREFIX = {ACTION: "A", PRIORITY: "P"}
 
@@ -51,6 +56,24 @@ _STOP_TEXT = (
     "made have has had s t"
 )
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+# how strongly a priority is said, not what it is: never makes one item more specific
+FRAMING_WORDS = frozenset(
+    [
+        "urgent",
+        "urgently",
+        "really",
+        "very",
+        "top",
+        "priority",
+        "most",
+        "important",
+        "first",
+        "asap",
+        "remind",
+        "me",
+    ]
+)
+_URGENT = re.compile(r"\b(?:urgent|urgently|asap)\b", re.I)
 
 
 def _stem(word: str) -> str:
@@ -73,7 +96,7 @@ def normalise(text: str) -> str:
 
 
 def content_words(text: str) -> frozenset[str]:
-    return frozenset(tokens(text))
+    return frozenset(t for t in tokens(text) if t not in FRAMING_WORDS)
 
 
 Embed = Callable[[Sequence[str]], "np.ndarray"]
@@ -94,7 +117,7 @@ class Matcher:
                 self._vectors[text] = row
         return [self._vectors[t] for t in texts]
 
-    def find(self, text: str, pool: Sequence[str]) -> int | None:
+    def find(self, text: str, pool: Sequence[str], threshold: float | None = None) -> int | None:
         """Index of the item in `pool` that `text` mentions, or None."""
         key = normalise(text)
         for index, other in enumerate(pool):
@@ -106,10 +129,13 @@ class Matcher:
             for i, other in enumerate(pool)
             if words & content_words(other) and not _refines(words, content_words(other))
         ]
+        for index in eligible:
+            if overlap(text, pool[index]):
+                return index  # most of one line's words are the other's: one item
         if not eligible or self.embed is None:
             return None
         rows = self._vector_rows([text] + [pool[i] for i in eligible])
-        best, best_score = None, self.threshold
+        best, best_score = None, self.threshold if threshold is None else threshold
         for index, row in zip(eligible, rows[1:], strict=True):
             score = float(row @ rows[0])
             if score >= best_score:
@@ -118,6 +144,14 @@ class Matcher:
 
     def same(self, a: str, b: str) -> bool:
         return self.find(a, [b]) == 0
+
+
+def _raise_urgency(item: TrackedItem, mention: Item, day: str) -> None:
+    """A priority said again the same day, or said again as urgent, is an urgent one (one
+    carried by its id, or restated on a later day, is not raised)."""
+    again = item.last_day == day or _URGENT.search(mention.text)
+    if again and mention.given_id is None and not _URGENT.search(item.text):
+        item.text = item.text.rstrip(". ") + URGENT_MARK
 
 
 def _refines(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -161,14 +195,22 @@ class Tracker:
     def open_items(self, kind: str | None = None) -> list[TrackedItem]:
         return [i for i in self.items if i.status == OPEN and (kind is None or i.kind == kind)]
 
-    def _find(self, mention: Item) -> TrackedItem | None:
+    def _find(self, mention: Item, day: str) -> TrackedItem | None:
         """The item a mention is about: the id the model repeated, else an open item of the
-        same meaning; a "done" mention may also name an item that is already done."""
+        same meaning (a priority said today: closer wording is not needed,
+        `SAME_DAY_SIMILARITY`; tasks are not, "Book the flights" ≠ "Book the hotel"); a
+        "done" mention may also name an item that is already done."""
         same_kind = [i for i in self.items if i.kind == mention.section]
         if mention.given_id:
             for item in same_kind:
                 if item.id == mention.given_id:
                     return item
+        today = [
+            i for i in same_kind if i.kind == PRIORITY and i.status == OPEN and i.last_day == day
+        ]
+        index = self.matcher.find(mention.text, [i.text for i in today], SAME_DAY_SIMILARITY)
+        if index is not None:
+            return today[index]
         pools = [[i for i in same_kind if i.status == OPEN]]
         if mention.status == DONE:
             pools.append([i for i in same_kind if i.status == DONE])
@@ -180,8 +222,10 @@ class Tracker:
 
     def update(self, day: str, mention: Item, links: list[str]) -> Touched:
         """Apply one mention of an action item or priority on `day`."""
-        found = self._find(mention)
+        found = self._find(mention, day)
         new = found is None
+        if found is not None and found.kind == PRIORITY and found.status == OPEN:
+            _raise_urgency(found, mention, day)
         if found is None:
             found = TrackedItem(
                 id=item_id(mention.section, mention.text, {i.id for i in self.items}),

@@ -22,6 +22,7 @@ from openclaw_infra.core.errors import ConfigError
 from openclaw_infra.llm.mapreduce import Passage, pack, passage_blocks
 from openclaw_infra.llm.prompts import escape
 from openclaw_infra.llm.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from openclaw_infra.pipeline.daily.answered import is_answered, overlap
 from openclaw_infra.pipeline.extractive import summarize_extractive
 from openclaw_infra.pipeline.items import (
     DECISION,
@@ -47,7 +48,7 @@ from openclaw_infra.pipeline.prompts import (
 from openclaw_infra.pipeline.summarizer import LLMSummarizer, PassUsage, Summary, SummaryKind
 
 WEEKLY_SECTIONS = (SUMMARY, DECISION, OPEN_ITEM, NEXT)
-WEEKLY_EXTRACTIVE_VERSION = "weekly-extractive-v1"
+WEEKLY_EXTRACTIVE_VERSION = "weekly-extractive-v2"
 MAX_CRITIQUE_ROUNDS = 6
 _CRITIQUE_KINDS = ("UNSUPPORTED", "MISSING", "CONTRADICTION")
 
@@ -62,16 +63,45 @@ def critique_counts(critique: Sequence[str]) -> dict[str, int]:
     return counts
 
 
+def _distinct(passages: Sequence[Passage]) -> list[Passage]:
+    """Each line once: a later day's restatement of a line already kept is left out."""
+    kept: list[Passage] = []
+    for passage in passages:
+        if not any(overlap(passage.text, k.text) for k in kept):
+            kept.append(passage)
+    return kept
+
+
+def _still_open(passages: Sequence[Passage]) -> list[Passage]:
+    """The week's questions that no later line of the week answers, each once."""
+    questions = [p for p in passages if p.attrs.get("section") == QUESTION]
+    statements = [p for p in passages if p.attrs.get("section") != QUESTION]
+    return [
+        q
+        for q in _distinct(questions)
+        if not is_answered(q.text, [s.text for s in statements if s.ref > q.ref])
+    ]
+
+
 def extract_week(passages: Sequence[Passage], monday: date) -> list[Item]:
-    """One pass, no LLM: the week's most salient summary lines, its decisions and its open
-    questions, quoted from the dailies."""
+    """One pass, no LLM: the week's most salient summary lines, its decisions and the
+    questions still open at its end, quoted from the dailies, each said once."""
 
     def of(section: str) -> list[Passage]:
-        return [p for p in passages if p.attrs.get("section") == section]
+        return _distinct([p for p in passages if p.attrs.get("section") == section])
 
-    items = [Item(SUMMARY, b.text, b.refs) for b in summarize_extractive(of(SUMMARY), 10)]
-    items += [Item(DECISION, b.text, b.refs) for b in summarize_extractive(of(DECISION), 8)]
-    items += [Item(OPEN_ITEM, b.text, b.refs) for b in summarize_extractive(of(QUESTION), 6)]
+    decisions = of(DECISION)
+    # questions go to the open section (or nowhere, once answered); decisions are listed once
+    summary = [
+        p
+        for p in of(SUMMARY)
+        if not p.text.rstrip().endswith("?") and not any(overlap(p.text, d.text) for d in decisions)
+    ]
+    items = [Item(SUMMARY, b.text, b.refs) for b in summarize_extractive(summary, 10)]
+    items += [Item(DECISION, b.text, b.refs) for b in summarize_extractive(decisions, 8)]
+    items += [
+        Item(OPEN_ITEM, b.text, b.refs) for b in summarize_extractive(_still_open(passages), 6)
+    ]
     return screened(items)
 
 

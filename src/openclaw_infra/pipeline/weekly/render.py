@@ -81,7 +81,7 @@ def frontmatter(view: WeekView) -> dict[str, Any]:
         "tokens": {"input": tokens_in, "output": tokens_out},
         "cost_usd": round(sum(p.cost_usd for p in draft.passes), 6),
         "llm_calls": sum(p.calls for p in draft.passes),
-        "critique": critique_counts(draft.critique) if draft.summarizer == "anthropic" else None,
+        "critique": critique_counts(draft.critique) if draft.summarizer != "extractive" else None,
         "grounding": {
             "checked": len(view.kept) + view.dropped_total,
             "kept": len(view.kept),
