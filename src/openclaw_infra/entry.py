@@ -14,12 +14,12 @@ import sys
 def main() -> object:
     argv = sys.argv[1:]
     if argv[:1] == ["recall"]:
-        from openclaw_infra.serve.client import Unanswered, answer_argv
+        from openclaw_infra.serve.client import UNAVAILABLE, answer_argv
 
         outcome = answer_argv(argv[1:])
-        if not isinstance(outcome, Unanswered):
+        if isinstance(outcome, int):
             raise SystemExit(outcome)
-        if outcome is Unanswered.UNAVAILABLE:
+        if outcome == UNAVAILABLE:
             # it did not answer in time: waiting for it again would only delay the fallback
             argv = ["recall", "--no-service", *argv[1:]]
     # infra uses no pydantic plugins, and looking for them reads every installed package's

@@ -11,18 +11,25 @@ JSON object per line each way, one request per connection.
 
 from __future__ import annotations
 
-import enum  # socket imports it anyway
-import json
 import os
-import socket
 import sys
 
 # Every module imported here is paid on each `infra recall`: typing, pathlib, dataclasses
 # (through core.layout) and the error table are left to type checkers and to the full CLI's
-# functions below, which import them when called.
+# functions below, which import them when called. So are `socket` and `json`: they import
+# enum, re and selectors, about 10 ms of a 45 ms recall (benchmarks/recall_service.py), so
+# the wire uses their C halves, `_socket` and `_json`, and falls back to the public modules
+# where an interpreter lacks those.
+try:
+    from _socket import AF_UNIX, SOCK_STREAM
+    from _socket import socket as _Socket
+except ImportError:  # pragma: no cover - CPython has it
+    from socket import AF_UNIX, SOCK_STREAM
+    from socket import socket as _Socket  # type: ignore[assignment]
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -39,7 +46,53 @@ SOCKET_FILE = "recall.sock"  # core.layout.DataPaths.socket
 DEFAULT_TIMEOUT_S = 2.0  # Settings.recall_service_timeout_s's default (a test keeps them equal)
 
 
-def _read_line(sock: socket.socket, limit: int) -> bytes:
+class _ScanContext:
+    """What `_json.make_scanner` reads from `json.JSONDecoder`: its defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = None
+
+
+def _unencodable(obj: object) -> object:
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _codec() -> tuple[Callable[[Any], str], Callable[[str], Any]]:
+    """(dumps, loads): json's own C encoder and scanner with json.dumps/loads's defaults
+    (compact separators, non-ASCII kept), or the json module where `_json` is missing."""
+    try:
+        import _json
+
+        encode = _json.make_encoder(
+            None, _unencodable, _json.encode_basestring, None, ":", ",", False, False, True
+        )
+        scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - CPython has it
+        import json
+
+        return (lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))), json.loads
+
+    def loads(text: str) -> Any:
+        text = text.strip()
+        try:
+            obj, end = scan(text, 0)
+        except StopIteration:
+            raise ValueError("not JSON") from None
+        if end != len(text):
+            raise ValueError("extra data after JSON")
+        return obj
+
+    return (lambda obj: "".join(encode(obj, 0))), loads
+
+
+_dumps, _loads = _codec()
+
+
+def _read_line(sock: _Socket, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -57,18 +110,20 @@ def request(path: Path | str, payload: dict[str, Any], timeout_s: float) -> dict
     """Send one request to the socket at `path`; the reply, or None when none came in time."""
     if not os.path.exists(path):
         return None
-    data = json.dumps({"v": PROTOCOL, **payload}, ensure_ascii=False).encode("utf-8") + b"\n"
+    data = _dumps({"v": PROTOCOL, **payload}).encode("utf-8") + b"\n"
+    sock = _Socket(AF_UNIX, SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout_s)
-            sock.connect(str(path))
-            sock.sendall(data)
-            raw = _read_line(sock, MAX_RESPONSE_BYTES)
+        sock.settimeout(timeout_s)
+        sock.connect(str(path))
+        sock.sendall(data)
+        raw = _read_line(sock, MAX_RESPONSE_BYTES)
     except (OSError, TimeoutError):
         return None  # down, stale socket, or too slow: the caller falls back
+    finally:
+        sock.close()
     try:
-        reply = json.loads(raw)
-    except ValueError:
+        reply = _loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return None
     return reply if isinstance(reply, dict) else None
 
@@ -160,28 +215,28 @@ def _mentions(path: str, name: str) -> bool:
     return name.encode().lower() in text.lower()
 
 
-class Unanswered(enum.Enum):
-    """Why `answer_argv` printed nothing, which tells the full CLI what to do."""
+# Why `answer_argv` printed nothing, which tells the full CLI what to do (plain strings: an
+# Enum would import enum, which this path otherwise avoids)
+DECLINED = "declined"  # help, a usage error, --batch: the full CLI may still ask the service
+UNAVAILABLE = "unavailable"  # no service, or no answer in time: do not wait for it twice
 
-    DECLINED = "declined"  # help, a usage error, --batch: the full CLI may still ask the service
-    UNAVAILABLE = "unavailable"  # no service, or no answer in time: do not wait for it twice
 
-
-def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | Unanswered:
+def answer_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | str:
     """`infra recall ARGV` answered whole by the service: prints its output and returns the
-    exit code (0); otherwise prints nothing and says why, and the full CLI runs."""
+    exit code (0); otherwise prints nothing and returns DECLINED or UNAVAILABLE, and the full
+    CLI runs."""
     env = os.environ if environ is None else environ
     data = data_dir(env)
     timeout = _timeout(env, data)
     if timeout is None or "--no-service" in argv:
-        return Unanswered.DECLINED
+        return DECLINED
     sock = os.path.join(data, SOCKET_FILE)
     reply = request(sock, {"op": "recall_argv", "argv": list(argv)}, timeout)
     if reply is None:
-        return Unanswered.UNAVAILABLE
+        return UNAVAILABLE
     out, err = reply.get("stdout"), reply.get("stderr")
     if not reply.get("ok") or not isinstance(out, str) or not isinstance(err, str):
-        return Unanswered.DECLINED
+        return DECLINED
     try:
         sys.stderr.write(err)
         sys.stderr.flush()
