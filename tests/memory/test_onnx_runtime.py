@@ -45,15 +45,34 @@ TEXTS = [
 MODELS = "models"
 
 
+EXPORT_PROBE = """
+import sys
+from pathlib import Path
+from openclaw_infra.core.config import Settings
+from openclaw_infra.memory.embedder import PACKAGED_MODEL, OnnxEmbedder
+embedder = OnnxEmbedder(
+    Settings(data_dir=Path(sys.argv[1]), embedding_model=PACKAGED_MODEL, embedding_export_dir=None)
+)
+embedder.encode(["export me"])
+print(embedder.runtime, sorted({"torch", "sentence_transformers", "onnx"} & set(sys.modules)))
+"""
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding the fp32 export, made once for the module (the export takes ~20 s)."""
+    """A data dir holding the fp32 export, made once for the module (the export takes ~20 s)
+    by a fresh process, which runs the export as a child and so never imports torch itself
+    (a recall service that exported in-process kept ~1 GB resident)."""
     data = tmp_path_factory.mktemp("export") / "data"
-    embedder = OnnxEmbedder(
-        Settings(data_dir=data, embedding_model=PACKAGED_MODEL, embedding_export_dir=None)
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_PROBE, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
-    embedder.encode(["export me"])
-    assert embedder.runtime == "onnx"
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "onnx []", done.stdout
     return data / MODELS
 
 
@@ -235,3 +254,18 @@ def test_int8_is_another_identity_and_is_refused_by_an_fp32_index(
         )
         _, loaded = json.loads(proc.stderr.strip().splitlines()[-1])
         assert not {"onnxruntime", "tokenizers", "torch"} & set(loaded), args
+
+
+def test_int8_vectors_do_not_depend_on_the_batch(tmp_path: Path) -> None:
+    """int8 quantises activations per run, so each text runs alone: its vector is the same
+    alone and among others, and still close to torch's (the shared int8 export)."""
+    int8 = OnnxEmbedder(
+        Settings(data_dir=tmp_path / "d", embedding_model=PACKAGED_MODEL, embedding_int8=True)
+    )
+    together = int8.encode(TEXTS)
+    alone = np.vstack([int8.encode([t]) for t in TEXTS])
+    assert int8.runtime == "onnx" and str(int8.identity) == "all-MiniLM-L6-v2+int8:384"
+    assert np.array_equal(together, alone)
+    assert np.array_equal(int8.encode(TEXTS[::-1])[::-1], together)
+    reference = SentenceTransformerEmbedder(PACKAGED_MODEL).encode(TEXTS)
+    assert float(np.min(np.sum(together * reference, axis=1))) >= 0.95

@@ -26,7 +26,8 @@ class RecallSettings(BaseModel):
         description="Embed with the ONNX model quantised to 8 bits: about 3.5x the chunks/s "
         "of torch (fp32 ONNX: about 1.9x), recall@10 on the LoCoMo dev set 0.840-0.848 "
         "against 0.844 (benchmarks/embed_speed.py). Its vectors differ (cosine to torch's "
-        "down to 0.97, and a little with the batch a text shares), so the index records "
+        "down to 0.97; each text is embedded alone, so its vector never depends on "
+        "another's), so the index records "
         "another model identity ('<model>+int8'): switching needs `infra index --rebuild`, "
         "and there is no torch fallback.",
     )

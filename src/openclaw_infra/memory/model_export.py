@@ -6,14 +6,18 @@ The legacy TorchScript exporter traces the eager attention (the fused BERT atten
 onnxruntime's optimizer needs that pattern); the optional int8 step is onnxruntime's dynamic
 quantisation with one scale per output channel (per tensor lost too much: cosine to torch
 0.89 against 0.97). This module imports torch, transformers, onnx and sentence-transformers,
-so only an export (`onnx_runtime.ensure_export`, under its lock) ever loads it.
+so it runs as a process of its own (`python -m openclaw_infra.memory.model_export`, started by
+`onnx_runtime.Export` under its lock): the process that needed the export, the recall service
+above all, never holds torch (a service that exported in-process kept ~1 GB resident).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 OPSET = 17
+MISSING = 3  # the exit status when torch, transformers or onnx is not installed
 # What the export is checked on against sentence-transformers: short, long (past the
 # 256-token cut), punctuation, non-ASCII, and the chunk shape recall stores.
 PROBES = (
@@ -139,3 +144,32 @@ def _quantise(model: Path, out: Path) -> Path:
     finally:
         logging.disable(logging.NOTSET)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m openclaw_infra.memory.model_export SOURCE TARGET PROBES [--int8]`: writes the
+    ONNX model to TARGET and the reference vectors of `PROBES` to PROBES (.npy, no pickle);
+    exit 0, MISSING, or 1 with the reason as stderr's last line."""
+    parser = argparse.ArgumentParser(prog="model_export")
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("probes", type=Path)
+    parser.add_argument("--int8", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        import numpy as np
+
+        reference = export(args.source, args.target, int8=args.int8)
+        with args.probes.open("wb") as fh:
+            np.save(fh, reference, allow_pickle=False)
+    except ImportError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return MISSING
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

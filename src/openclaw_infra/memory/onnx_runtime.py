@@ -2,7 +2,8 @@
 
 Importing torch and sentence-transformers is most of a cold `infra recall` (seconds); this
 path imports onnxruntime, `tokenizers` and numpy only. The export (`model_export`, which does
-need torch) happens at first need under a lock, into `<data>/models/`, beside a manifest that
+need torch) happens at first need under a lock, in a child process (so torch never stays
+resident in the process that asked), into `<data>/models/`, beside a manifest that
 ties it to the source weights: a changed model, a changed or damaged ONNX file, or another
 onnxruntime re-exports instead of running stale weights. An fp32 export is used only when its
 vectors match sentence-transformers' within `FP32_MIN_COS` on fixed probes, which is what
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,8 +44,13 @@ INT8_MIN_COS = 0.95  # a sanity floor for int8 (measured: 0.974 at worst on LoCo
 # texts per onnxruntime call: sorted by length, small batches waste least on padding
 # (LoCoMo chunks on 2 cores, benchmarks/embed_speed.py: 8-16 best, 32 -8%, 64 -20%)
 BATCH = 16
+# int8 runs one text at a time: its activations are quantised with one scale per run, so in a
+# batch a text's vector depended on its neighbours (cosine down to 0.987 against the same
+# text alone); alone it is deterministic, and no slower (103 texts/s against 99 batched)
+INT8_BATCH = 1
 EXPORT_LOCK = "model-export"
 EXPORT_WAIT_S = 900.0  # an export on a busy 2-core machine takes under a minute
+EXPORT_TIMEOUT_S = 600.0  # the export process itself
 # the files whose bytes make the model; their checksum is recorded with the export
 SOURCE_FILES = (
     "model.safetensors",
@@ -124,6 +132,7 @@ class Export:
         self.source = source
         self.int8 = int8
         self.onnx = models_dir / f"{stem}{'-int8' if int8 else ''}.onnx"
+        self.batch_size = INT8_BATCH if int8 else BATCH
         self.manifest = self.onnx.with_suffix(".json")
 
     def current(self) -> dict[str, Any] | None:
@@ -162,25 +171,25 @@ class Export:
     def _export(self) -> dict[str, Any]:
         import numpy as np
 
-        log.info("embed.onnx_export", model=str(self.source.path), int8=self.int8)
-        try:
-            from openclaw_infra.memory import model_export
+        from openclaw_infra.memory import model_export  # its constants; stdlib imports only
 
-            tmp = self.models_dir / f".{self.onnx.name}.{os.getpid()}.tmp"
+        log.info("embed.onnx_export", model=str(self.source.path), int8=self.int8)
+        tmp = self.models_dir / f".{self.onnx.name}.{os.getpid()}.tmp"
+        probes = self.models_dir / f".{self.onnx.name}.{os.getpid()}.probes.npy"
+        try:
+            reference = self._run_export(tmp, probes)
             try:
-                reference = model_export.export(self.source.path, tmp, int8=self.int8)
                 with atomic_writer(self.onnx) as out, tmp.open("rb") as src:
                     while block := src.read(1 << 20):
                         out.write(block)
-            finally:
-                tmp.unlink(missing_ok=True)
-        except ImportError as exc:
-            raise OnnxUnavailable(f"the export needs torch and onnx ({exc})") from None
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise OnnxUnavailable(f"the ONNX export failed: {exc}") from None
-        from openclaw_infra.memory import model_export
-
-        vectors = OnnxModel(self.onnx, self.source, threads=0).encode(list(model_export.PROBES))
+            except OSError as exc:
+                raise OnnxUnavailable(f"the ONNX export could not be saved: {exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+            probes.unlink(missing_ok=True)
+        vectors = OnnxModel(self.onnx, self.source, threads=0, batch_size=self.batch_size).encode(
+            list(model_export.PROBES)
+        )
         worst = float(np.min(np.sum(vectors * reference, axis=1)))
         floor = INT8_MIN_COS if self.int8 else FP32_MIN_COS
         if worst < floor:
@@ -205,11 +214,41 @@ class Export:
         )
         return man
 
+    def _run_export(self, tmp: Path, probes: Path) -> np.ndarray:
+        """The export, in a process of its own (see `model_export`); sentence-transformers'
+        vectors of its probes, which the new file is checked against."""
+        import numpy as np
+
+        from openclaw_infra.memory import model_export
+
+        argv = [sys.executable, "-m", model_export.__name__, str(self.source.path), str(tmp)]
+        argv += [str(probes), *(["--int8"] if self.int8 else [])]
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise OnnxUnavailable(f"the ONNX export took over {EXPORT_TIMEOUT_S:.0f} s") from None
+        except OSError as exc:
+            raise OnnxUnavailable(f"the ONNX export could not start: {exc}") from None
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        if done.returncode == model_export.MISSING:
+            raise OnnxUnavailable(f"the export needs torch and onnx ({reason})")
+        if done.returncode != 0:
+            raise OnnxUnavailable(f"the ONNX export failed: {reason}")
+        try:
+            return np.load(probes, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise OnnxUnavailable(f"the ONNX export left no reference vectors: {exc}") from None
+
 
 class OnnxModel:
     """An onnxruntime session and the model's own tokenizer: texts in, unit vectors out."""
 
-    def __init__(self, onnx_path: Path, source: ModelSource, *, threads: int) -> None:
+    def __init__(
+        self, onnx_path: Path, source: ModelSource, *, threads: int, batch_size: int = BATCH
+    ) -> None:
+        self.batch_size = batch_size
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -235,11 +274,12 @@ class OnnxModel:
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Rows in input order; batches are made of texts of similar token length, so little
         of each batch is padding."""
         import numpy as np
 
+        batch_size = self.batch_size
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         rows: list[np.ndarray] = []
@@ -271,10 +311,14 @@ def load(
     """A ready model and its dimension: the current export, or a fresh one when the file is
     missing, stale or does not load (then once more from scratch, never a third time)."""
     export = Export(models_dir, locks_dir, stem, source, int8=int8)
+
+    def model() -> OnnxModel:
+        return OnnxModel(export.onnx, source, threads=threads, batch_size=export.batch_size)
+
     man = export.ensure()
     try:
-        return OnnxModel(export.onnx, source, threads=threads), int(man["dim"])
+        return model(), int(man["dim"])
     except OnnxUnavailable as exc:
         log.warning("embed.onnx_reexport", reason=str(exc))
     man = export.ensure(force=True)
-    return OnnxModel(export.onnx, source, threads=threads), int(man["dim"])
+    return model(), int(man["dim"])
