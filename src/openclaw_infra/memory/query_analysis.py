@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from openclaw_infra.core.calendar_words import MONTH_NAMES, WEEKDAY_NAMES
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -23,29 +25,7 @@ _TOKEN = re.compile(r"\S+")
 _NAME = re.compile(r"[A-Z][a-z]+(?:['’]s)?[?!.,;:)\"'’]*")
 _SENTENCE_END = re.compile(r"[.?!:][\"'’)]*$")
 _TAIL = re.compile(r"(?:['’]s)?[?!.,;:)\"'’]*$")  # what `_NAME` allows after the name itself
-_CALENDAR = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-)
+_CALENDAR = frozenset((*MONTH_NAMES, *WEEKDAY_NAMES))
 
 
 def names(text: str) -> list[str]:

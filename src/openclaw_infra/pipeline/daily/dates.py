@@ -17,12 +17,13 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from openclaw_infra.core.calendar_words import WEEKDAY_NAMES
 from openclaw_infra.pipeline.items import parse_date
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS = WEEKDAY_NAMES
 _DAY_WORDS = re.compile(
     r"\b(?:(next|this|coming)\s)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"today|tonight|this evening|this morning|this afternoon|tomorrow|"

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from openclaw_infra.core.calendar_words import MONTH_ABBREVIATIONS, MONTH_NAMES, WEEKDAY_NAMES
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
@@ -58,46 +60,8 @@ PARTICLES = frozenset(
         "of",
     }
 )
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-]
-WEEKDAYS = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "wed",
-    "thu",
-    "fri",
-]
+MONTHS = [*MONTH_NAMES, *MONTH_ABBREVIATIONS]
+WEEKDAYS = [*WEEKDAY_NAMES, "mon", "tue", "wed", "thu", "fri"]
 _CHAT_WORDS = [
     "the",
     "this",
