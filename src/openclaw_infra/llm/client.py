@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -172,6 +173,29 @@ class ChatClient(ABC):
     def _unavailable(self, why: str, detail: str) -> LLMUnavailableError:
         """The error that ends the run when the retries are spent."""
 
+    @abstractmethod
+    def _status_error(self, exc: Any) -> Exception:
+        """What an HTTP error status from the endpoint means: retry, or end the run."""
+
+    @contextmanager
+    def _sdk_errors(self, sdk: Any) -> Iterator[None]:
+        """The failures of one request, read the same way for both SDKs (Anthropic's and
+        OpenAI's share their exception classes' names and meaning)."""
+        try:
+            yield
+        except sdk.APITimeoutError as exc:
+            raise RetryableFailure(
+                "timeout", f"no response within {self.config.timeout_s}s"
+            ) from exc
+        except sdk.APIConnectionError as exc:
+            raise RetryableFailure("connection", str(exc) or type(exc).__name__) from exc
+        except sdk.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        except (ValueError, sdk.APIResponseValidationError) as exc:
+            # a 200 whose body is not the JSON we expect (proxy hiccup, cut connection)
+            detail = redact_text(f"unreadable response body: {exc}")[:300]  # redacted, then cut
+            raise RetryableFailure("malformed", detail) from exc
+
     def _metered(self, used_in: int, used_out: int) -> None:
         self.meter.calls += 1
         self.meter.tokens_in += used_in
@@ -314,8 +338,7 @@ class AnthropicClient(ChatClient):
     def _attempt(
         self, system: str, messages: list[dict[str, str]], max_tokens: int
     ) -> tuple[str, int, int, str]:
-        sdk = self._anthropic
-        try:
+        with self._sdk_errors(self._anthropic):
             response = self._sdk.messages.create(
                 model=self.config.model,
                 max_tokens=max_tokens,
@@ -326,18 +349,6 @@ class AnthropicClient(ChatClient):
                 if self.config.temperature is None
                 else {"temperature": self.config.temperature},
             )
-        except sdk.APITimeoutError as exc:
-            raise RetryableFailure(
-                "timeout", f"no response within {self.config.timeout_s}s"
-            ) from exc
-        except sdk.APIConnectionError as exc:
-            raise RetryableFailure("connection", str(exc) or type(exc).__name__) from exc
-        except sdk.APIStatusError as exc:
-            raise self._status_error(exc) from exc
-        except (ValueError, sdk.APIResponseValidationError) as exc:
-            # a 200 whose body is not the JSON we expect (proxy hiccup, cut connection)
-            detail = redact_text(f"unreadable response body: {exc}")[:300]  # redacted, then cut
-            raise RetryableFailure("malformed", detail) from exc
         return self._read(response)
 
     def _status_error(self, exc: Any) -> Exception:

@@ -28,7 +28,6 @@ from typing import Any
 import structlog
 
 from openclaw_infra.core.errors import ConfigError, DataError
-from openclaw_infra.core.logging import redact_text
 from openclaw_infra.llm.client import (
     ChatClient,
     ClientConfig,
@@ -94,28 +93,16 @@ class OpenAICompatibleClient(ChatClient):
     def _attempt(
         self, system: str, messages: list[dict[str, str]], max_tokens: int
     ) -> tuple[str, int, int, str]:
-        sdk = self._openai
         extra: dict[str, Any] = {}
         if self.config.temperature is not None:
             extra["temperature"] = self.config.temperature
-        try:
+        with self._sdk_errors(self._openai):
             response = self._sdk.chat.completions.create(
                 model=self.config.model,
                 messages=[{"role": "system", "content": system}, *messages],  # type: ignore[list-item]
                 max_tokens=max_tokens,  # what every local server reads (not max_completion_tokens)
                 **extra,
             )
-        except sdk.APITimeoutError as exc:
-            raise RetryableFailure(
-                "timeout", f"no response within {self.config.timeout_s}s"
-            ) from exc
-        except sdk.APIConnectionError as exc:
-            raise RetryableFailure("connection", str(exc) or type(exc).__name__) from exc
-        except sdk.APIStatusError as exc:
-            raise self._status_error(exc) from exc
-        except (ValueError, sdk.APIResponseValidationError) as exc:
-            detail = redact_text(f"unreadable response body: {exc}")[:300]
-            raise RetryableFailure("malformed", detail) from exc
         return self._read(response, system, messages)
 
     def _status_error(self, exc: Any) -> Exception:
