@@ -71,7 +71,12 @@ def _codec() -> tuple[Callable[[Any], str], Callable[[str], Any]]:
             None, _unencodable, _json.encode_basestring, None, ":", ",", False, False, True
         )
         scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed
-    except (ImportError, AttributeError, TypeError):  # pragma: no cover - CPython has it
+        # private API: prove it on one value now rather than fail on the agent's query
+        if scan('{"a":[1,"é"]}', 0) != ({"a": [1, "é"]}, 13):
+            raise TypeError("unexpected _json scanner")
+        if "".join(encode({"a": [1, "é"]}, 0)) != '{"a":[1,"é"]}':
+            raise TypeError("unexpected _json encoder")
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover
         import json
 
         return (lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))), json.loads
