@@ -44,6 +44,7 @@ from openclaw_infra.memory.ranking import (
 )
 from openclaw_infra.memory.render import UNTRUSTED_NOTE
 from openclaw_infra.memory.store import Generation
+from openclaw_infra.memory.term_stats import TermStats
 from openclaw_infra.memory.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -52,10 +53,6 @@ if TYPE_CHECKING:
     from openclaw_infra.core.config import Settings
 
 BM25_DEPTH = 1000  # BM25 scores read per query (candidates and the vector hits' text scores)
-COMMON_FRACTION = 0.05  # query words in more of the chunks than this leave the BM25 query...
-COMMON_MIN_CHUNKS = 20_000  # ...once the store is this big (see Searcher._informative)
-QUALITY_MIN_CHUNKS = 200  # Fusion.common_fraction applies from this size (a word's share of
-# a handful of chunks says nothing about how common it is)
 
 
 def citation(kind: str, path: str, session_id: str | None, start: int, end: int) -> str:
@@ -88,6 +85,7 @@ class Searcher:
         self.gen: Generation | None = None
         self._vectors: VectorIndex | None = None
         self._identity_ok = False
+        self._terms = TermStats()
         self._refresh()
 
     def close(self) -> None:
@@ -202,7 +200,11 @@ class Searcher:
         allowed = self._allowed_ids(query) if query.filtered else None
         dense_hits = [] if fusion.mode == "bm25" else self.vectors.search(qvec, k, allowed)
         words = query_words(query.text)
-        match = fts_query(query.text, self._informative(words, fusion.common_fraction))
+        total = self._vectors.count if self._vectors is not None else 0
+        kept = self._terms.informative(
+            self.conn, self.gen.gen, total, words, fusion.common_fraction
+        )
+        match = fts_query(query.text, kept)
         # BM25 must score every match to rank them anyway, so one query returns a deep list:
         # its head are the text candidates, the rest scores the vector candidates (a match
         # ranked below it counts as 0, as a non-match does)
@@ -287,32 +289,6 @@ class Searcher:
         )
         rows = self.conn.execute(sql, [match, self.gen.gen, *args, k])
         return [(int(r[0]), float(r[1])) for r in rows]
-
-    def _informative(self, words: list[str], fraction: float = 0.0) -> list[str]:
-        """Drop words found in more than COMMON_FRACTION of the chunks from the BM25 query
-        (or more than `fraction`, `Fusion.common_fraction`, in a store of QUALITY_MIN_CHUNKS).
-
-        Their BM25 weight is small (IDF of a word in 10% of chunks is ~2, a rare one's ~10)
-        but they make FTS5 score most of a large store: at 100k chunks a few such words cost
-        tens of milliseconds. The rarest words always stay, so a query never goes empty."""
-        assert self.conn is not None
-        total = self._vectors.count if self._vectors is not None else 0
-        limit = COMMON_FRACTION if total >= COMMON_MIN_CHUNKS else 1.0
-        if fraction > 0 and total >= QUALITY_MIN_CHUNKS:
-            limit = min(limit, fraction)
-        if limit >= 1.0 or len(words) <= 1:
-            return words
-        df = {
-            w: int(
-                self.conn.execute(
-                    "SELECT count(*) FROM memory_fts WHERE memory_fts MATCH ?",
-                    ('"' + w.replace('"', '""') + '"',),
-                ).fetchone()[0]
-            )
-            for w in words
-        }
-        kept = [w for w in words if df[w] <= limit * total]
-        return kept or sorted(words, key=lambda w: df[w])[:2]
 
     def _other_generation(self) -> bool:
         """True while a rebuild's rows share the FTS table with the active generation."""
