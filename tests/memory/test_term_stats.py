@@ -37,14 +37,20 @@ def quality(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make 40 chunks a "large" store, with a budget of 10 postings."""
-    monkeypatch.setattr(term_stats, "COMMON_MIN_CHUNKS", 40)
-    monkeypatch.setattr(term_stats, "COMMON_FRACTION", 0.5)
+    monkeypatch.setattr(term_stats, "BUDGET_MIN_CHUNKS", 40)
     monkeypatch.setattr(term_stats, "POSTINGS_BUDGET", 10)
 
 
 def test_small_store_keeps_every_word(conn: sqlite3.Connection) -> None:
     words = ["omega", "alpha", "delta"]
     assert TermStats().informative(conn, 1, 40, words, 0.0) == words
+
+
+def test_small_store_counts_nothing(conn: sqlite3.Connection) -> None:
+    counted: list[str] = []
+    conn.set_trace_callback(lambda sql: counted.append(sql) if "count(*)" in sql else None)
+    TermStats().informative(conn, 1, 40, ["omega", "alpha", "delta"], 0.0)
+    assert counted == []
 
 
 def test_small_store_drops_words_past_the_quality_fraction(conn: sqlite3.Connection) -> None:
@@ -57,10 +63,11 @@ def test_small_store_drops_words_past_the_quality_fraction(conn: sqlite3.Connect
 @pytest.mark.usefixtures("large")
 def test_large_store_keeps_the_rarest_words_within_the_budget(conn: sqlite3.Connection) -> None:
     stats = TermStats()
-    # omega is in every chunk (over the fraction); alpha + beta + gamma = 10 postings fit,
-    # delta would take it to 20; the order of the query is kept
+    # alpha + beta + gamma = 10 postings fit; delta would take it to 20, omega to 50; a
+    # common word is not dropped for being common, only for not fitting; query order kept
     words = ["delta", "omega", "gamma", "alpha", "beta"]
     assert stats.informative(conn, 1, 40, words, 0.0) == ["gamma", "alpha", "beta"]
+    assert stats.informative(conn, 1, 40, ["omega", "alpha"], 0.0) == ["alpha"]
 
 
 @pytest.mark.usefixtures("large")
@@ -70,9 +77,8 @@ def test_large_store_keeps_the_rarest_word_even_over_the_budget(
     monkeypatch.setattr(term_stats, "POSTINGS_BUDGET", 2)
     stats = TermStats()
     assert stats.informative(conn, 1, 40, ["delta", "gamma"], 0.0) == ["gamma"]
-    # every word over the fraction: only the rarest one, not two (each costs its postings)
-    monkeypatch.setattr(term_stats, "COMMON_FRACTION", 0.1)
-    assert stats.informative(conn, 1, 40, ["omega", "delta", "gamma"], 0.0) == ["gamma"]
+    # every word over the quality fraction: only the rarest, not two (each costs its postings)
+    assert stats.informative(conn, 1, 40, ["omega", "delta", "gamma"], 0.1) == ["gamma"]
 
 
 def test_counts_are_remembered_until_the_store_moves(conn: sqlite3.Connection) -> None:
