@@ -10,9 +10,10 @@
    with) for both runtimes.
 2. index: per runtime, a first build (`index_all`, the first half of every conversation's
    sessions, model already loaded) and a catch-up (the rest), in chunks embedded per second,
-   then evidence recall@10 of the shipped ranking on the store it built (questions and
-   scoring as in benchmarks/recall_quality.py). torch and fp32 ONNX share one identity, so
-   their recall must agree; int8 records `+int8`.
+   then evidence recall@10 of the shipped ranking on the store it built, in all and per
+   LoCoMo category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop, 5 adversarial;
+   questions and scoring as in benchmarks/recall_quality.py). torch and fp32 ONNX share one
+   identity, so their recall must agree; int8 records `+int8`.
 3. cold: median wall time of `infra recall --json --no-service QUERY` (a fresh CLI process:
    imports, model load, FAISS, query; `--cold-runs` times) on the first conversation's
    store, with the ONNX runtime and with torch.
@@ -60,13 +61,15 @@ def _settings(home: Path, runtime: str, int8: bool) -> Any:
     from openclaw_infra.core.config import Settings
     from openclaw_infra.memory.embedder import PACKAGED_MODEL
 
-    return Settings(
-        state_dir=home / "state",
-        data_dir=home / "data",
-        timezone="UTC",
-        embedding_model=PACKAGED_MODEL,
-        embedding_runtime=runtime,
-        embedding_int8=int8,
+    return Settings.model_validate(
+        {
+            "state_dir": home / "state",
+            "data_dir": home / "data",
+            "timezone": "UTC",
+            "embedding_model": PACKAGED_MODEL,
+            "embedding_runtime": runtime,  # one of RUNTIMES', validated here
+            "embedding_int8": int8,
+        }
     )
 
 
@@ -124,7 +127,7 @@ def index_and_recall(convs: list[dict[str, Any]], work: Path) -> None:
     print("index (model loaded) and evidence recall@10 of the shipped ranking:")
     for label, (runtime, int8) in RUNTIMES.items():
         first_n = first_s = rest_n = rest_s = 0.0
-        hits = total = 0
+        hits: dict[int, list[bool]] = {}
         for conv in convs:
             home = work / label / conv["sample_id"]
             settings = _settings(home, runtime, int8)
@@ -144,15 +147,16 @@ def index_and_recall(convs: list[dict[str, Any]], work: Path) -> None:
             query = RecallQuery("", LIMIT, max_chars=BUDGET)
             answers = recall_batch(settings, query, [q for q, _, _ in qs], embedder=embedder)
             for (_, category, evidence), answer in zip(qs, answers, strict=True):
-                if category == 5:
-                    continue  # adversarial: not in "all" (see recall_quality.py)
                 rank = hit_rank([r["text"] for r in answer["results"]], evidence)
-                hits += rank is not None and rank <= LIMIT
-                total += 1
+                hits.setdefault(category, []).append(rank is not None and rank <= LIMIT)
+        # "all" is categories 1-4: adversarial (5) is not in it (see recall_quality.py)
+        scored = [h for c, got in hits.items() if c != 5 for h in got]
+        by_category = " ".join(f"{c}:{sum(got) / len(got):.3f}" for c, got in sorted(hits.items()))
         print(
             f"  {label:10} first build {first_n / first_s:6.1f} chunks/s ({first_n:.0f}), "
             f"catch-up {rest_n / rest_s:6.1f} chunks/s ({rest_n:.0f}), "
-            f"recall@10 {hits / total:.3f} ({total} questions)"
+            f"recall@10 {sum(scored) / len(scored):.3f} ({len(scored)} questions; "
+            f"by category {by_category})"
         )
 
 
