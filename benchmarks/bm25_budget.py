@@ -18,12 +18,6 @@ Scored as in recall_quality.py (recall@10 within 6,000 characters, "all" is cate
     budget as at 100,000 chunks       0.369  0.946  0.467  0.949  0.971  0.813  0.641
     budget as at 1,000,000 chunks     0.333  0.908  0.400  0.904  0.948  0.770  0.593
 
-(LoCoMo size)  0.378  0.946  0.467  0.949  0.971  0.814  0.640
-    old rule: words in >5% out        0.333  0.923  0.400  0.920  0.960  0.782  0.614
-    budget as at 20,000 chunks        0.378  0.946  0.467  0.949  0.971  0.814  0.640
-    budget as at 100,000 chunks       0.378  0.946  0.467  0.949  0.971  0.814  0.640
-    budget as at 1,000,000 chunks     0.333  0.908  0.400  0.904  0.948  0.770  0.593
-
 (LoCoMo's two speakers are in most chunks, so their names are the common words here; in a
 real store the people the user talks with most are.)
 """

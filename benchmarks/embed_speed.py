@@ -2,18 +2,22 @@
 
     flock /tmp/bench.lock python benchmarks/embed_speed.py [--conversations 2] [--cold-runs 5]
                                                            [--only speed,index,cold]
+                                                           [--baseline-src OLD/src]
 
 1. speed: raw encode chunks/s of the same real chunk texts (LoCoMo dev conversations written
    as OpenClaw transcripts, chunked by the indexer) with sentence-transformers (torch), the
    ONNX export in fp32 and in int8, the largest |cosine difference| of each against torch,
    and the import time of the query path (a fresh process importing what a recall embeds
    with) for both runtimes.
-2. index: per runtime, a first build (`index_all`, the first half of every conversation's
-   sessions, model already loaded) and a catch-up (the rest), in chunks embedded per second,
-   then evidence recall@10 of the shipped ranking on the store it built, in all and per
-   LoCoMo category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop, 5 adversarial;
-   questions and scoring as in benchmarks/recall_quality.py). torch and fp32 ONNX share one
-   identity, so their recall must agree; int8 records `+int8`.
+2. index: per runtime, in a fresh process of its own, a first build (`index_all`, the first
+   half of every conversation's sessions, model already loaded) and a catch-up (the rest), in
+   chunks embedded per second, then evidence recall@10 of the shipped ranking on the store it
+   built, in all and per LoCoMo category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop,
+   5 adversarial; questions and scoring as in benchmarks/recall_quality.py). torch and fp32
+   ONNX share one identity, so their recall must agree; int8 records `+int8`.
+   With `--baseline-src OLD/src` the same first build and catch-up run first on another
+   checkout's code (its process has that `src` first on the path and its default
+   embedder), so "today's chunks/s" is measured on the same data, machine and harness.
 3. cold: median wall time of `infra recall --json --no-service QUERY` (a fresh CLI process:
    imports, model load, FAISS, query; `--cold-runs` times) on the first conversation's
    store, with the ONNX runtime and with torch.
@@ -118,34 +122,75 @@ def speed(texts: list[str], work: Path) -> None:
         )
 
 
-def index_and_recall(convs: list[dict[str, Any]], work: Path) -> None:
+# one process per runtime: first build, then catch-up, model loaded and warm before timing.
+# In one process that ran several runtimes the torch build measured 19-25 chunks/s against
+# 34-39 in a process of its own (not explained: the encode itself was slower), so each
+# runtime, and the baseline checkout, gets a fresh process.
+_INDEX = """
+import json, sys, time
+from pathlib import Path
+from embed_speed import _halves
+from recall_quality import write_transcripts
+from openclaw_infra.core.config import Settings
+from openclaw_infra.memory.embedder import PACKAGED_MODEL, get_embedder
+from openclaw_infra.memory.indexer import index_all
+work, convs = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
+extra = json.loads(sys.argv[3])  # runtime settings; none for a baseline checkout
+t = {"first_n": 0, "first_s": 0.0, "rest_n": 0, "rest_s": 0.0}
+for conv in convs:
+    home = work / conv["sample_id"]
+    settings = Settings.model_validate({"state_dir": home / "state", "data_dir": home / "data",
+        "timezone": "UTC", "embedding_model": PACKAGED_MODEL, **extra})
+    embedder = get_embedder(settings)
+    embedder.encode(["warm up the model"])  # an ONNX export is made here, untimed
+    for part, key in zip(_halves(conv), ("first", "rest")):
+        write_transcripts(part, home / "state")
+        started = time.perf_counter()
+        stats = index_all(settings, embedder=embedder)
+        t[key + "_s"] += time.perf_counter() - started
+        t[key + "_n"] += stats.embedded
+print(json.dumps(t))
+"""
+
+
+def index_in_child(work: Path, convs_file: Path, src: Path, extra: dict[str, Any]) -> str:
+    """Index every conversation in a fresh process running `src`'s code: the speed line."""
+    here = str(Path(__file__).resolve().parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), here])
+    argv = [sys.executable, "-c", _INDEX, str(work), str(convs_file), json.dumps(extra)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"indexing in {work} failed ({done.returncode}): {done.stderr[-800:]}")
+    t = json.loads(done.stdout.strip().splitlines()[-1])
+    return (
+        f"first build {t['first_n'] / t['first_s']:6.1f} chunks/s ({t['first_n']}), "
+        f"catch-up {t['rest_n'] / t['rest_s']:6.1f} chunks/s ({t['rest_n']})"
+    )
+
+
+def index_and_recall(convs: list[dict[str, Any]], work: Path, baseline: Path | None) -> None:
     from openclaw_infra.memory.embedder import get_embedder
-    from openclaw_infra.memory.indexer import index_all
     from openclaw_infra.memory.query import RecallQuery
     from openclaw_infra.memory.search import recall_batch
 
-    print("index (model loaded) and evidence recall@10 of the shipped ranking:")
+    convs_file = work / "convs.json"
+    convs_file.write_text(json.dumps(convs))
+    if baseline is not None:
+        line = index_in_child(work / "baseline", convs_file, baseline, {})
+        print(f"  {'baseline':10} {line}, code in {baseline}")
+    here_src = Path(__file__).resolve().parent.parent / "src"
     for label, (runtime, int8) in RUNTIMES.items():
-        first_n = first_s = rest_n = rest_s = 0.0
+        extra = {"embedding_runtime": runtime, "embedding_int8": int8}
+        line = index_in_child(work / label, convs_file, here_src, extra)
         hits: dict[int, list[bool]] = {}
         for conv in convs:
-            home = work / label / conv["sample_id"]
-            settings = _settings(home, runtime, int8)
-            embedder = get_embedder(settings)
-            embedder.encode(["warm up the model"])
-            first, whole = _halves(conv)
-            for part, is_first in ((first, True), (whole, False)):
-                write_transcripts(part, home / "state")
-                started = time.perf_counter()
-                stats = index_all(settings, embedder=embedder)
-                took = time.perf_counter() - started
-                if is_first:
-                    first_n, first_s = first_n + stats.embedded, first_s + took
-                else:
-                    rest_n, rest_s = rest_n + stats.embedded, rest_s + took
+            settings = _settings(work / label / conv["sample_id"], runtime, int8)
             qs = questions(conv)
             query = RecallQuery("", LIMIT, max_chars=BUDGET)
-            answers = recall_batch(settings, query, [q for q, _, _ in qs], embedder=embedder)
+            answers = recall_batch(
+                settings, query, [q for q, _, _ in qs], embedder=get_embedder(settings)
+            )
             for (_, category, evidence), answer in zip(qs, answers, strict=True):
                 rank = hit_rank([r["text"] for r in answer["results"]], evidence)
                 hits.setdefault(category, []).append(rank is not None and rank <= LIMIT)
@@ -153,10 +198,8 @@ def index_and_recall(convs: list[dict[str, Any]], work: Path) -> None:
         scored = [h for c, got in hits.items() if c != 5 for h in got]
         by_category = " ".join(f"{c}:{sum(got) / len(got):.3f}" for c, got in sorted(hits.items()))
         print(
-            f"  {label:10} first build {first_n / first_s:6.1f} chunks/s ({first_n:.0f}), "
-            f"catch-up {rest_n / rest_s:6.1f} chunks/s ({rest_n:.0f}), "
-            f"recall@10 {sum(scored) / len(scored):.3f} ({len(scored)} questions; "
-            f"by category {by_category})"
+            f"  {label:10} {line}, recall@10 {sum(scored) / len(scored):.3f} "
+            f"({len(scored)} questions; by category {by_category})"
         )
 
 
@@ -206,6 +249,9 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--texts", type=int, default=256, help="chunks in the encode test")
     parser.add_argument("--only", default="speed,index,cold")
+    parser.add_argument(
+        "--baseline-src", type=Path, help="another checkout's src/: index the same data with it"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     only = set(args.only.split(","))
@@ -230,7 +276,8 @@ def main() -> None:
             conn.close()
         speed(texts[: args.texts], work)
     if "index" in only:
-        index_and_recall(convs, work)
+        print("index (model loaded) and evidence recall@10 of the shipped ranking:")
+        index_and_recall(convs, work, args.baseline_src)
     if "cold" in only:
         cold(convs[0], work, args.cold_runs)
     print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}")

@@ -140,6 +140,7 @@ def build_store(
                 n_turns=0,
             )
             doc = store.get_doc(conn, gen.gen, key)
+            assert doc is not None  # upserted just above
             store.insert_chunks(conn, doc, chunks, [v.tobytes() for v in vecs], model)
         made += n
     save_vectors(settings, conn, gen)

@@ -37,7 +37,11 @@ from openclaw_infra.core.config import Settings  # noqa: E402
 from openclaw_infra.core.db import connect  # noqa: E402
 from openclaw_infra.core.logging import configure_logging  # noqa: E402
 from openclaw_infra.llm.client import UsageMeter  # noqa: E402
-from openclaw_infra.pipeline.hourly import HOURLY_NOTES, summarize_job  # noqa: E402
+from openclaw_infra.pipeline.hourly import (  # noqa: E402
+    HOURLY_NOTES,
+    SummarizeReport,
+    summarize_job,
+)
 from openclaw_infra.services import summarizer, writer_embedder  # noqa: E402
 
 from fake_anthropic import API_KEY, FakeAnthropic  # noqa: E402
@@ -208,7 +212,7 @@ def write_hour(state: Path, day: dict[str, list[list[tuple]]], hour: int) -> Non
             )
 
 
-def timed_run(settings: Settings, now: datetime) -> tuple[float, float, object]:
+def timed_run(settings: Settings, now: datetime) -> tuple[float, float, SummarizeReport]:
     meter = UsageMeter()
     started = time.perf_counter()
     embedder = partial(writer_embedder, settings)
@@ -249,7 +253,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     configure_logging(None, level="warning", console=False)  # figures only on stdout
     day = day_turns(args.seed)
-    turns = sum(len(h) for hours in day.values() for h in hours)
+    turns = sum(len(h) for by_hour in day.values() for h in by_hour)
 
     with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
         # 1. hourly cron: append each hour, run at hh:05
@@ -282,8 +286,8 @@ def main() -> None:
         f"API, input budget {args.budget} tokens, max output {args.max_tokens}"
     )
     print(f"{'hour (UTC)':<11}{'entries':>8}{'calls':>7}{'tokens in':>11}{'tokens out':>11}")
-    for hour, (entries, calls, tin, tout) in sorted(hours.items()):
-        print(f"{hour[11:16]:<11}{entries:>8}{calls:>7}{tin:>11}{tout:>11}")
+    for hour_key, (entries, calls, tin, tout) in sorted(hours.items()):
+        print(f"{hour_key[11:16]:<11}{entries:>8}{calls:>7}{tin:>11}{tout:>11}")
     active = len(hours)
     cost = (cron_in * price_in + cron_out * price_out) / 1e6
     print(

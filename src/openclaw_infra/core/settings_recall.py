@@ -23,12 +23,12 @@ class RecallSettings(BaseModel):
     )
     embedding_int8: bool = Field(
         default=False,
-        description="Embed with the ONNX model quantised to 8 bits: about 4x the chunks/s "
-        "of torch (fp32 ONNX: about 2.5x), recall@10 on the LoCoMo dev set 0.808 against "
-        "0.814, but multi-hop 0.342 against 0.378 (benchmarks/embed_speed.py "
-        "--conversations 4), so it is off by default. Its vectors differ (cosine to torch's "
-        "down to 0.97; each text is embedded alone, so its vector never depends on "
-        "another's), so the index records "
+        description="Embed with the ONNX model quantised to 8 bits: indexing at about 2.5x "
+        "the chunks/s of torch (fp32 ONNX: about 1.2x), recall@10 on the LoCoMo dev set 0.808 "
+        "against 0.814, but multi-hop 0.342 against 0.378 (benchmarks/embed_speed.py "
+        "--conversations 4 --only index), so it is off by default. Its vectors differ "
+        "(cosine to torch's down to 0.97; each text is embedded alone, so its vector never "
+        "depends on another's), so the index records "
         "another model identity ('<model>+int8'): switching needs `infra index --rebuild`, "
         "and there is no torch fallback.",
     )
