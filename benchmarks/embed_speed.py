@@ -61,20 +61,21 @@ def _halves(conv: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return first, conv
 
 
-def _settings(home: Path, runtime: str, int8: bool) -> Any:
+def _settings(home: Path, runtime: str | None = None, int8: bool = False) -> Any:
+    """A home's settings on the packaged model; `runtime` None leaves the embedder to the
+    code's default (a baseline checkout has no runtime settings)."""
     from openclaw_infra.core.config import Settings
     from openclaw_infra.memory.embedder import PACKAGED_MODEL
 
-    return Settings.model_validate(
-        {
-            "state_dir": home / "state",
-            "data_dir": home / "data",
-            "timezone": "UTC",
-            "embedding_model": PACKAGED_MODEL,
-            "embedding_runtime": runtime,  # one of RUNTIMES', validated here
-            "embedding_int8": int8,
-        }
-    )
+    fields: dict[str, Any] = {
+        "state_dir": home / "state",
+        "data_dir": home / "data",
+        "timezone": "UTC",
+        "embedding_model": PACKAGED_MODEL,
+    }
+    if runtime is not None:  # one of RUNTIMES', validated here
+        fields.update(embedding_runtime=runtime, embedding_int8=int8)
+    return Settings.model_validate(fields)
 
 
 def speed(texts: list[str], work: Path) -> None:
@@ -129,18 +130,16 @@ def speed(texts: list[str], work: Path) -> None:
 _INDEX = """
 import json, sys, time
 from pathlib import Path
-from embed_speed import _halves
+from embed_speed import _halves, _settings
 from recall_quality import write_transcripts
-from openclaw_infra.core.config import Settings
-from openclaw_infra.memory.embedder import PACKAGED_MODEL, get_embedder
+from openclaw_infra.memory.embedder import get_embedder
 from openclaw_infra.memory.indexer import index_all
 work, convs = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
-extra = json.loads(sys.argv[3])  # runtime settings; none for a baseline checkout
+runtime = json.loads(sys.argv[3])  # [runtime, int8]; [] for a baseline checkout
 t = {"first_n": 0, "first_s": 0.0, "rest_n": 0, "rest_s": 0.0}
 for conv in convs:
     home = work / conv["sample_id"]
-    settings = Settings.model_validate({"state_dir": home / "state", "data_dir": home / "data",
-        "timezone": "UTC", "embedding_model": PACKAGED_MODEL, **extra})
+    settings = _settings(home, *runtime)
     embedder = get_embedder(settings)
     embedder.encode(["warm up the model"])  # an ONNX export is made here, untimed
     for part, key in zip(_halves(conv), ("first", "rest")):
@@ -153,12 +152,12 @@ print(json.dumps(t))
 """
 
 
-def index_in_child(work: Path, convs_file: Path, src: Path, extra: dict[str, Any]) -> str:
+def index_in_child(work: Path, convs_file: Path, src: Path, runtime: list[Any]) -> str:
     """Index every conversation in a fresh process running `src`'s code: the speed line."""
     here = str(Path(__file__).resolve().parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
     env["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), here])
-    argv = [sys.executable, "-c", _INDEX, str(work), str(convs_file), json.dumps(extra)]
+    argv = [sys.executable, "-c", _INDEX, str(work), str(convs_file), json.dumps(runtime)]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"indexing in {work} failed ({done.returncode}): {done.stderr[-800:]}")
@@ -177,12 +176,11 @@ def index_and_recall(convs: list[dict[str, Any]], work: Path, baseline: Path | N
     convs_file = work / "convs.json"
     convs_file.write_text(json.dumps(convs))
     if baseline is not None:
-        line = index_in_child(work / "baseline", convs_file, baseline, {})
+        line = index_in_child(work / "baseline", convs_file, baseline, [])
         print(f"  {'baseline':10} {line}, code in {baseline}")
     here_src = Path(__file__).resolve().parent.parent / "src"
     for label, (runtime, int8) in RUNTIMES.items():
-        extra = {"embedding_runtime": runtime, "embedding_int8": int8}
-        line = index_in_child(work / label, convs_file, here_src, extra)
+        line = index_in_child(work / label, convs_file, here_src, [runtime, int8])
         hits: dict[int, list[bool]] = {}
         for conv in convs:
             settings = _settings(work / label / conv["sample_id"], runtime, int8)
